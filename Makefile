@@ -1,0 +1,36 @@
+# Storefront: `make run` serves the shop on :8000 with the checkout simulator; `make test` tests it.
+GO ?= go
+
+.PHONY: run dev test generate vendor fmt vet bench soak
+
+run: ## serve the shop on :8000 (no Stripe account needed)
+	$(GO) run ./cmd/storefront
+
+dev: ## rebuild and reload the browser on every change to a .templ or .go file
+	$(GO) tool templ generate --watch --proxy="http://localhost:8000" --open-browser=false \
+		--cmd="$(GO) run ./cmd/storefront"
+
+test: ## every test, including the browser test when Chromium is installed
+	$(GO) test -count=1 ./...
+
+generate: ## regenerate the templ components (*_templ.go are committed)
+	$(GO) tool templ generate
+
+vendor: ## refresh assets/ from the npm packages pinned in package.json
+	npm ci --no-audit --no-fund
+	cp node_modules/htmx.org/dist/htmx.min.js assets/htmx.min.js
+	cp node_modules/htmx.org/dist/ext/hx-sse.min.js assets/hx-sse.min.js
+	cp node_modules/htmx.org/dist/ext/hx-upsert.min.js assets/hx-upsert.min.js
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+	$(GO) tool templ fmt .
+
+vet:
+	$(GO) vet ./...
+
+bench: ## load, latency and memory figures, printed and written to BENCHMARKS.md
+	$(GO) run ./cmd/storebench
+
+soak: ## the long crash test: kill -9 mid-stream, restart, nothing lost
+	SOAK=1 $(GO) test -count=1 -run TestCrashRecovery -v -timeout 20m ./cmd/storefront

@@ -1,0 +1,38 @@
+// Package assets holds the shop's static files (vendored htmx, stylesheet, images), embedded
+// in the binary and served with long-lived caching under versioned URLs.
+package assets
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"io/fs"
+)
+
+//go:embed *.css *.js *.svg images
+var files embed.FS
+
+// FS is every embedded asset.
+var FS fs.FS = files
+
+var versions = func() map[string]string {
+	v := map[string]string{}
+	fs.WalkDir(files, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, _ := files.ReadFile(path)
+		sum := sha256.Sum256(b)
+		v[path] = hex.EncodeToString(sum[:6])
+		return nil
+	})
+	return v
+}()
+
+// Path is the URL of an asset, versioned by its content so that browsers may cache it forever.
+func Path(name string) string {
+	return "/assets/" + name + "?v=" + versions[name]
+}
+
+// Version is the content version of an asset ("" when there is no such asset).
+func Version(name string) string { return versions[name] }

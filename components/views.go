@@ -1,0 +1,132 @@
+// Package components renders the shop's pages and fragments with templ, from plain view models.
+package components
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Page is what every full page needs for its layout: the title, who is logged in, the cart
+// badge, and whether payments are simulated.
+type Page struct {
+	Title     string
+	UserEmail string // empty for anonymous visitors
+	CartCount int
+	Simulated bool
+}
+
+// Product is a catalogue entry as shown to shoppers.
+type Product struct {
+	ID          int64
+	Slug        string
+	Name        string
+	Description string
+	Price       int64
+	Currency    string
+	Image       string // file name under assets/images/products
+}
+
+// AddForm is the add-to-cart form of one product, with the outcome of the last submission.
+type AddForm struct {
+	ProductID int64
+	Quantity  string
+	Added     int    // quantity just added, shown as a confirmation
+	Error     string // why the last submission was refused
+}
+
+// CartLine is one line of the cart page.
+type CartLine struct {
+	Product  Product
+	Quantity int
+	Error    string // a refused quantity change on this line
+}
+
+// Cart is the cart page's content.
+type Cart struct {
+	Lines    []CartLine
+	Total    int64
+	Currency string
+	Count    int
+	Guest    bool   // not logged in: checkout works, but there will be no order history
+	Error    string // a message about the whole cart, such as a failed checkout
+}
+
+// AuthForm is the signup or login form with what was typed and what was wrong.
+type AuthForm struct {
+	Email         string
+	Next          string // where to go after logging in
+	EmailError    string
+	PasswordError string
+	Error         string // a message about the whole form
+}
+
+// OrderItem is a bought line, priced as it was at checkout.
+type OrderItem struct {
+	Name       string
+	Quantity   int
+	UnitAmount int64
+}
+
+// Order is an order as shown on the orders, detail and success pages.
+type Order struct {
+	ID        int64
+	Status    string
+	Total     int64
+	Currency  string
+	CreatedAt time.Time
+	PaidAt    time.Time
+	Email     string
+	SessionID string
+	Items     []OrderItem
+}
+
+// Money formats an amount in minor units, e.g. Money(2400, "usd") is "$24.00".
+func Money(amount int64, currency string) string {
+	sign := ""
+	if amount < 0 {
+		sign, amount = "-", -amount
+	}
+	units := strconv.FormatInt(amount/100, 10)
+	for i := len(units) - 3; i > 0; i -= 3 {
+		units = units[:i] + "," + units[i:]
+	}
+	num := fmt.Sprintf("%s.%02d", units, amount%100)
+	switch strings.ToLower(currency) {
+	case "usd":
+		return sign + "$" + num
+	case "eur":
+		return sign + "€" + num
+	case "gbp":
+		return sign + "£" + num
+	}
+	return sign + num + " " + strings.ToUpper(currency)
+}
+
+// StatusLabel is the shopper-facing name of an order status.
+func StatusLabel(status string) string {
+	switch status {
+	case "pending":
+		return "Awaiting payment"
+	case "processing":
+		return "Processing"
+	case "paid":
+		return "Paid"
+	case "failed":
+		return "Payment failed"
+	case "expired":
+		return "Expired"
+	case "refunded":
+		return "Refunded"
+	case "needs_review":
+		return "Needs review"
+	}
+	return status
+}
+
+func dateTime(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func lineTotal(it OrderItem) int64 { return it.UnitAmount * int64(it.Quantity) }

@@ -1,0 +1,187 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"net/mail"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"storefront/components"
+	"storefront/store"
+)
+
+const (
+	minPasswordLen = 8
+	maxPasswordLen = 72 // bcrypt reads at most 72 bytes
+)
+
+// dummyHash is compared against when an email is unknown, so that a login takes as long
+// whether or not the account exists.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a real password"), bcrypt.DefaultCost)
+
+func (s *server) handleSignupForm() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v := s.visit(r)
+		if v.user != nil {
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+			return
+		}
+		s.renderAuth(w, r, http.StatusOK, "signup", components.AuthForm{Next: r.URL.Query().Get("next")})
+	}
+}
+
+func (s *server) handleSignup() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v := s.visit(r)
+		email, emailErr := normaliseEmail(r.PostFormValue("email"))
+		password := r.PostFormValue("password")
+		f := components.AuthForm{Email: r.PostFormValue("email"), Next: r.PostFormValue("next"), EmailError: emailErr}
+		switch {
+		case password == "":
+			f.PasswordError = "Choose a password."
+		case utf8.RuneCountInString(password) < minPasswordLen:
+			f.PasswordError = fmt.Sprintf("Use at least %d characters.", minPasswordLen)
+		case len(password) > maxPasswordLen:
+			f.PasswordError = fmt.Sprintf("Use at most %d characters.", maxPasswordLen)
+		}
+		if f.EmailError != "" || f.PasswordError != "" {
+			s.renderAuth(w, r, http.StatusUnprocessableEntity, "signup", f)
+			return
+		}
+		hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+		if err != nil {
+			s.serverError(w, r, fmt.Errorf("hash password: %w", err))
+			return
+		}
+		u, err := s.Store.CreateUser(r.Context(), email, string(hash))
+		if errors.Is(err, store.ErrConflict) {
+			f.EmailError = "An account with this email already exists. Log in instead?"
+			s.renderAuth(w, r, http.StatusConflict, "signup", f)
+			return
+		}
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		if err := s.startSession(w, r, v, u); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		s.Logger.Info("account created", "user_id", u.ID)
+		redirect(w, r, localPath(f.Next))
+	}
+}
+
+func (s *server) handleLoginForm() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v := s.visit(r)
+		next := r.URL.Query().Get("next")
+		if v.user != nil {
+			http.Redirect(w, r, localPath(next), http.StatusSeeOther)
+			return
+		}
+		s.renderAuth(w, r, http.StatusOK, "login", components.AuthForm{Next: next})
+	}
+}
+
+func (s *server) handleLogin() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v := s.visit(r)
+		email, _ := normaliseEmail(r.PostFormValue("email"))
+		password := r.PostFormValue("password")
+		f := components.AuthForm{Email: r.PostFormValue("email"), Next: r.PostFormValue("next")}
+
+		ipKey, accountKey := "ip:"+clientIP(r), "account:"+email
+		okIP, waitIP := s.limiter.allowed(ipKey, loginPerIP)
+		okAccount, waitAccount := s.limiter.allowed(accountKey, loginPerAccount)
+		if !okIP || !okAccount {
+			wait := max(waitIP, waitAccount)
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			f.Error = fmt.Sprintf("Too many login attempts. Please wait %d minutes and try again.", int(math.Ceil(wait.Minutes())))
+			s.Logger.Warn("login rate limited", "ip", clientIP(r))
+			s.renderAuth(w, r, http.StatusTooManyRequests, "login", f)
+			return
+		}
+		s.limiter.add(ipKey)
+
+		u, err := s.Store.UserByEmail(r.Context(), email)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.serverError(w, r, err)
+			return
+		}
+		hash := dummyHash
+		if err == nil {
+			hash = []byte(u.PasswordHash)
+		}
+		if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || err != nil {
+			s.limiter.add(accountKey)
+			f.Error = "That email and password do not match an account."
+			s.renderAuth(w, r, http.StatusUnauthorized, "login", f)
+			return
+		}
+		s.limiter.reset(accountKey)
+		if err := s.startSession(w, r, v, u); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		redirect(w, r, localPath(f.Next))
+	}
+}
+
+func (s *server) handleLogout() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v := s.visit(r)
+		if err := s.endSession(w, r, v); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		redirect(w, r, "/")
+	}
+}
+
+// renderAuth shows the signup or login form: the whole page, or for htmx just the form.
+func (s *server) renderAuth(w http.ResponseWriter, r *http.Request, status int, which string, f components.AuthForm) {
+	f.Next = strings.TrimSpace(f.Next)
+	if f.Next != "" && localPath(f.Next) != f.Next {
+		f.Next = ""
+	}
+	form, page, title := components.LoginForm(f), components.LoginPage, "Log in"
+	if which == "signup" {
+		form, page, title = components.SignupForm(f), components.SignupPage, "Sign up"
+	}
+	if isHTMX(r) {
+		s.render(w, r, status, form)
+		return
+	}
+	s.render(w, r, status, page(s.page(r.Context(), s.visit(r), title), f))
+}
+
+// normaliseEmail trims and lower-cases an address and checks that it is one; the second result
+// is a message for the shopper when it is not.
+func normaliseEmail(raw string) (string, string) {
+	email := strings.ToLower(strings.TrimSpace(raw))
+	if email == "" {
+		return "", "Enter your email address."
+	}
+	addr, err := mail.ParseAddress(email)
+	at := strings.LastIndexByte(email, '@')
+	if err != nil || addr.Address != email || len(email) > 254 || at < 1 || !strings.Contains(email[at+1:], ".") {
+		return email, "Enter an email address like name@example.com."
+	}
+	return email, ""
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,132 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"storefront/components"
+	"storefront/payments"
+	"storefront/store"
+)
+
+func (s *server) handleConfig() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.writeJSON(w, r, http.StatusOK, map[string]string{"publicKey": s.Checkout.PublishableKey()})
+	}
+}
+
+// handleCreateCheckoutSession turns the cart into a pending order and sends the shopper to
+// Stripe Checkout to pay for it. Prices come only from the database: nothing in the request
+// body is read, so a forged price or amount field has no effect.
+func (s *server) handleCreateCheckoutSession() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v := s.visit(r)
+		ctx := r.Context()
+		o, reused, err := s.Store.PrepareOrder(ctx, v.cartRef())
+		if errors.Is(err, store.ErrEmptyCart) {
+			s.errorPage(w, r, http.StatusBadRequest, "Your cart is empty", "Your cart is empty: add something before checking out.")
+			return
+		}
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		if reused && o.CheckoutURL != "" {
+			s.Logger.Info("checkout reused", "order_id", o.ID, "session_id", o.CheckoutSessionID)
+			s.checkoutStarted(w, r, o.CheckoutSessionID, o.CheckoutURL)
+			return
+		}
+		req := payments.CheckoutRequest{
+			OrderID:        o.ID,
+			IdempotencyKey: o.IdempotencyKey(),
+			Currency:       o.Currency,
+			SuccessURL:     s.BaseURL.JoinPath("/success/").String() + "?session_id={CHECKOUT_SESSION_ID}",
+			CancelURL:      s.BaseURL.JoinPath("/cancelled/").String(),
+		}
+		if v.user != nil {
+			req.UserID, req.CustomerEmail = v.user.ID, v.user.Email
+		}
+		for _, it := range o.Items {
+			req.Items = append(req.Items, payments.LineItem{Name: it.Name, UnitAmount: it.UnitAmount, Quantity: int64(it.Quantity)})
+		}
+		cs, err := s.Checkout.CreateCheckoutSession(ctx, req)
+		if err != nil {
+			s.Logger.Error("create checkout session", "error", err, "order_id", o.ID, "stripe_request_id", payments.RequestID(err))
+			// Only the request that created the order may fail it: a concurrent retry of the same
+			// order may still succeed with the same idempotency key.
+			if !reused {
+				if ferr := s.Store.FailCheckout(ctx, o.ID); ferr != nil {
+					s.Logger.Error("mark order failed", "error", ferr, "order_id", o.ID)
+				}
+			}
+			s.errorPage(w, r, http.StatusBadGateway, "Checkout is unavailable",
+				"We could not reach our payment provider, so nothing was charged and your cart is unchanged. Please try again in a moment.")
+			return
+		}
+		if err := s.Store.AttachCheckoutSession(ctx, o.ID, cs.ID, cs.URL, cs.ExpiresAt); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		s.Logger.Info("checkout started", "order_id", o.ID, "session_id", cs.ID)
+		s.checkoutStarted(w, r, cs.ID, cs.URL)
+	}
+}
+
+// checkoutStarted answers in the shape the client asked for: JSON, an htmx redirect, or a 303.
+func (s *server) checkoutStarted(w http.ResponseWriter, r *http.Request, sessionID, checkoutURL string) {
+	switch {
+	case wantsJSON(r):
+		s.writeJSON(w, r, http.StatusOK, map[string]string{"sessionId": sessionID, "url": checkoutURL})
+	case isHTMX(r):
+		w.Header().Set("HX-Redirect", checkoutURL)
+		w.WriteHeader(http.StatusOK)
+	default:
+		http.Redirect(w, r, checkoutURL, http.StatusSeeOther)
+	}
+}
+
+// handleSuccess shows the order paid through a Checkout Session; its status updates live.
+// A user's order is shown only to that user; a guest's to whoever holds the session id.
+func (s *server) handleSuccess() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v := s.visit(r)
+		sessionID := r.URL.Query().Get("session_id")
+		o, ok := s.orderForSession(w, r, v, sessionID)
+		if !ok {
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		stream := "/orders/events?session_id=" + url.QueryEscape(sessionID)
+		s.render(w, r, http.StatusOK, components.SuccessPage(s.page(r.Context(), v, "Thank you"), orderView(o), stream))
+	}
+}
+
+// orderForSession finds the order of a Checkout Session that the visitor may see, or answers
+// for itself (404, or a login redirect for a logged-out owner) and reports false.
+func (s *server) orderForSession(w http.ResponseWriter, r *http.Request, v *visitor, sessionID string) (store.Order, bool) {
+	if sessionID == "" {
+		s.notFound(w, r)
+		return store.Order{}, false
+	}
+	o, err := s.Store.OrderBySession(r.Context(), sessionID)
+	if err != nil {
+		s.storeError(w, r, err)
+		return store.Order{}, false
+	}
+	if o.UserID != 0 && v.user == nil {
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return store.Order{}, false
+	}
+	if o.UserID != 0 && v.user.ID != o.UserID {
+		s.notFound(w, r)
+		return store.Order{}, false
+	}
+	return o, true
+}
+
+func (s *server) handleCancelled() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, r, http.StatusOK, components.CancelledPage(s.page(r.Context(), s.visit(r), "Checkout cancelled")))
+	}
+}

@@ -1,0 +1,110 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"storefront/components"
+	"storefront/store"
+)
+
+// ordersShown is how many recent orders the orders page and its live stream carry.
+const ordersShown = 100
+
+// orderJSON is an order in the shape DESIGN.md fixes for `Accept: application/json`.
+type orderJSON struct {
+	ID                int64           `json:"id"`
+	Status            string          `json:"status"`
+	AmountTotal       int64           `json:"amountTotal"`
+	Currency          string          `json:"currency"`
+	CheckoutSessionID string          `json:"checkoutSessionId"`
+	CreatedAt         time.Time       `json:"createdAt"`
+	Items             []orderItemJSON `json:"items"`
+}
+
+type orderItemJSON struct {
+	ProductID  int64  `json:"productId"`
+	Name       string `json:"name"`
+	Quantity   int    `json:"quantity"`
+	UnitAmount int64  `json:"unitAmount"`
+}
+
+// requireUser returns the logged-in user, or answers itself: a login redirect that comes back
+// here for pages, 401 for JSON, and reports false.
+func (s *server) requireUser(w http.ResponseWriter, r *http.Request) (*visitor, bool) {
+	v := s.visit(r)
+	if v.user != nil {
+		return v, true
+	}
+	if wantsJSON(r) {
+		s.writeJSON(w, r, http.StatusUnauthorized, map[string]string{"error": "log in to see your orders"})
+		return v, false
+	}
+	next := "/login?next=" + url.QueryEscape(r.URL.RequestURI())
+	redirect(w, r, next)
+	return v, false
+}
+
+func (s *server) handleOrders() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, ok := s.requireUser(w, r)
+		if !ok {
+			return
+		}
+		orders, err := s.Store.OrdersForUser(r.Context(), v.user.ID, ordersShown)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Add("Vary", "Accept")
+		if wantsJSON(r) {
+			out := struct {
+				Orders []orderJSON `json:"orders"`
+			}{Orders: make([]orderJSON, 0, len(orders))}
+			for _, o := range orders {
+				j := orderJSON{ID: o.ID, Status: string(o.Status), AmountTotal: o.AmountTotal, Currency: o.Currency,
+					CheckoutSessionID: o.CheckoutSessionID, CreatedAt: o.CreatedAt.UTC(), Items: []orderItemJSON{}}
+				for _, it := range o.Items {
+					j.Items = append(j.Items, orderItemJSON{ProductID: it.ProductID, Name: it.Name, Quantity: it.Quantity, UnitAmount: it.UnitAmount})
+				}
+				out.Orders = append(out.Orders, j)
+			}
+			s.writeJSON(w, r, http.StatusOK, out)
+			return
+		}
+		views := make([]components.Order, len(orders))
+		for i, o := range orders {
+			views[i] = orderView(o)
+		}
+		s.render(w, r, http.StatusOK, components.OrdersPage(s.page(r.Context(), v, "Orders"), views))
+	}
+}
+
+func (s *server) handleOrder() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, ok := s.requireUser(w, r)
+		if !ok {
+			return
+		}
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil {
+			s.notFound(w, r)
+			return
+		}
+		o, err := s.Store.Order(r.Context(), id)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && o.UserID != v.user.ID) {
+			s.notFound(w, r)
+			return
+		}
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		s.render(w, r, http.StatusOK, components.OrderPage(s.page(r.Context(), v, "Order #"+strconv.FormatInt(o.ID, 10)), orderView(o)))
+	}
+}

@@ -1,0 +1,30 @@
+package handlers
+
+import (
+	"storefront/components"
+	"storefront/store"
+)
+
+// Conversions from the store's records to the components' view models.
+
+func productView(p store.Product) components.Product {
+	return components.Product{ID: p.ID, Slug: p.Slug, Name: p.Name, Description: p.Description,
+		Price: p.Price, Currency: p.Currency, Image: p.Image}
+}
+
+func cartView(c store.Cart, guest bool) components.Cart {
+	view := components.Cart{Total: c.Total(), Currency: c.Currency(), Count: c.Count(), Guest: guest}
+	for _, l := range c.Lines {
+		view.Lines = append(view.Lines, components.CartLine{Product: productView(l.Product), Quantity: l.Quantity})
+	}
+	return view
+}
+
+func orderView(o store.Order) components.Order {
+	view := components.Order{ID: o.ID, Status: string(o.Status), Total: o.AmountTotal, Currency: o.Currency,
+		CreatedAt: o.CreatedAt, PaidAt: o.PaidAt, Email: o.CustomerEmail, SessionID: o.CheckoutSessionID}
+	for _, it := range o.Items {
+		view.Items = append(view.Items, components.OrderItem{Name: it.Name, Quantity: it.Quantity, UnitAmount: it.UnitAmount})
+	}
+	return view
+}

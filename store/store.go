@@ -1,0 +1,130 @@
+// Package store keeps the shop's data in SQLite: accounts, catalogue, carts, orders and Stripe events.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+)
+
+// DB is the shop's database: a pool of read-only connections and a single writer connection,
+// so concurrent writes queue in Go instead of failing with SQLITE_BUSY.
+type DB struct {
+	read  *sql.DB
+	write *sql.DB
+
+	// Now is the clock used for every timestamp the store writes; tests replace it.
+	Now func() time.Time
+}
+
+// timeLayout stores times as sortable UTC text, readable in the sqlite3 shell.
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
+// Open opens (creating if needed) the database at path, applies pending migrations and seeds
+// the catalogue on first start (the seed is a migration, so it runs once).
+func Open(ctx context.Context, path string) (*DB, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+		return nil, fmt.Errorf("open database: create folder: %w", err)
+	}
+	// busy_timeout comes first so that every later pragma already waits instead of failing.
+	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	uri := (&url.URL{Scheme: "file", Path: abs}).String()
+	// Money confirmations must survive a power cut: the writer syncs every commit (FULL).
+	write, err := sql.Open("sqlite", uri+"?"+common+
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxIdleTime(0)
+	write.SetConnMaxLifetime(0)
+
+	db := &DB{write: write, Now: time.Now}
+	if err := db.migrate(ctx); err != nil {
+		write.Close()
+		return nil, err
+	}
+	read, err := sql.Open("sqlite", uri+"?"+common+"&_pragma=query_only(1)")
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	readers := max(4, 2*runtime.GOMAXPROCS(0))
+	read.SetMaxOpenConns(readers)
+	read.SetMaxIdleConns(readers)
+	read.SetConnMaxIdleTime(0)
+	db.read = read
+	return db, nil
+}
+
+// Close closes every connection.
+func (db *DB) Close() error {
+	var rerr error
+	if db.read != nil {
+		rerr = db.read.Close()
+	}
+	if err := db.write.Close(); err != nil {
+		return err
+	}
+	return rerr
+}
+
+// Ping reports whether the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	return nil
+}
+
+// IntegrityCheck runs SQLite's own consistency check and returns its verdict ("ok" when sound).
+func (db *DB) IntegrityCheck(ctx context.Context) (string, error) {
+	var verdict string
+	err := db.read.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&verdict)
+	return verdict, err
+}
+
+// inTx runs fn in one write transaction (BEGIN IMMEDIATE) and commits when fn returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (db *DB) now() string { return formatTime(db.Now()) }
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(timeLayout, s)
+	return t
+}
+
+func parseNullTime(s sql.NullString) time.Time {
+	if !s.Valid {
+		return time.Time{}
+	}
+	return parseTime(s.String)
+}

@@ -1,0 +1,78 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// User is a shopper with an account.
+type User struct {
+	ID             int64
+	Email          string
+	PasswordHash   string
+	SessionVersion int64
+	CreatedAt      time.Time
+}
+
+// CreateUser adds an account; a taken email gives ErrConflict.
+func (db *DB) CreateUser(ctx context.Context, email, passwordHash string) (User, error) {
+	u := User{Email: email, PasswordHash: passwordHash, SessionVersion: 1, CreatedAt: db.Now()}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			"INSERT INTO users (email, password_hash, session_version, created_at) VALUES (?, ?, 1, ?)",
+			email, passwordHash, formatTime(u.CreatedAt))
+		if err != nil {
+			return err
+		}
+		u.ID, err = res.LastInsertId()
+		return err
+	})
+	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		return User{}, ErrConflict
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("create user: %w", err)
+	}
+	return u, nil
+}
+
+// UserByEmail finds an account by its (normalised) email.
+func (db *DB) UserByEmail(ctx context.Context, email string) (User, error) {
+	return db.scanUser(db.read.QueryRowContext(ctx,
+		"SELECT id, email, password_hash, session_version, created_at FROM users WHERE email = ?", email))
+}
+
+// UserByID finds an account by id.
+func (db *DB) UserByID(ctx context.Context, id int64) (User, error) {
+	return db.scanUser(db.read.QueryRowContext(ctx,
+		"SELECT id, email, password_hash, session_version, created_at FROM users WHERE id = ?", id))
+}
+
+func (db *DB) scanUser(row *sql.Row) (User, error) {
+	var u User
+	var created string
+	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.SessionVersion, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("get user: %w", err)
+	}
+	u.CreatedAt = parseTime(created)
+	return u, nil
+}
+
+// EndSessions invalidates every session cookie issued to the user so far.
+func (db *DB) EndSessions(ctx context.Context, userID int64) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE users SET session_version = session_version + 1 WHERE id = ?", userID)
+		if err != nil {
+			return fmt.Errorf("end sessions: %w", err)
+		}
+		return nil
+	})
+}
