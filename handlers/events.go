@@ -41,8 +41,8 @@ func (f *Feed) PublishOrder(o store.Order) {
 	}
 }
 
-func userTopic(id int64) string       { return "user:" + strconv.FormatInt(id, 10) }
-func sessionTopic(id string) string   { return "session:" + id }
+func userTopic(id int64) string          { return "user:" + strconv.FormatInt(id, 10) }
+func sessionTopic(id string) string      { return "session:" + id }
 func refuseStream(w http.ResponseWriter) { w.Header().Set("HX-Reswap", "none") }
 
 // handleOrderEvents streams order changes as Server-Sent Events. Without parameters it is the
