@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -9,6 +10,8 @@ import (
 	"storefront/payments"
 	"storefront/store"
 )
+
+const checkoutUnavailable = "We could not reach our payment provider, so nothing was charged and your cart is unchanged. Please try again in a moment."
 
 func (s *server) handleConfig() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -60,11 +63,20 @@ func (s *server) handleCreateCheckoutSession() http.HandlerFunc {
 					s.Logger.Error("mark order failed", "error", ferr, "order_id", o.ID)
 				}
 			}
-			s.errorPage(w, r, http.StatusBadGateway, "Checkout is unavailable",
-				"We could not reach our payment provider, so nothing was charged and your cart is unchanged. Please try again in a moment.")
+			s.errorPage(w, r, http.StatusBadGateway, "Checkout is unavailable", checkoutUnavailable)
 			return
 		}
-		if err := s.Store.AttachCheckoutSession(ctx, o.ID, cs.ID, cs.URL, cs.ExpiresAt); err != nil {
+		err = s.Store.AttachCheckoutSession(ctx, o.ID, cs.ID, cs.URL, cs.ExpiresAt)
+		if errors.Is(err, store.ErrConflict) {
+			// A concurrent attempt at this order failed and marked it failed: close the session
+			// so that it cannot be paid, and let the shopper try again with a fresh order.
+			if xerr := s.Checkout.ExpireCheckoutSession(context.WithoutCancel(ctx), cs.ID); xerr != nil {
+				s.Logger.Error("expire orphaned checkout session", "error", xerr, "order_id", o.ID, "session_id", cs.ID)
+			}
+			s.errorPage(w, r, http.StatusBadGateway, "Checkout is unavailable", checkoutUnavailable)
+			return
+		}
+		if err != nil {
 			s.serverError(w, r, err)
 			return
 		}

@@ -259,6 +259,7 @@ func (s *testShop) sendEvent(id, typ string, object map[string]any) {
 type fakeCheckout struct {
 	mu       sync.Mutex
 	requests []payments.CheckoutRequest
+	expired  []string
 	fail     error
 }
 
@@ -271,6 +272,13 @@ func (f *fakeCheckout) CreateCheckoutSession(_ context.Context, req payments.Che
 	}
 	id := fmt.Sprintf("cs_test_fake_%d_%s", req.OrderID, strings.ReplaceAll(req.IdempotencyKey, "-", ""))
 	return payments.CheckoutSession{ID: id, URL: "https://checkout.example.test/pay/" + id, ExpiresAt: time.Now().Add(24 * time.Hour)}, nil
+}
+
+func (f *fakeCheckout) ExpireCheckoutSession(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.expired = append(f.expired, id)
+	return nil
 }
 
 func (f *fakeCheckout) PublishableKey() string { return "pk_test_fake" }

@@ -16,6 +16,7 @@ import (
 // Checkout is the payment provider as the handlers need it (payments.Gateway in production).
 type Checkout interface {
 	CreateCheckoutSession(ctx context.Context, req payments.CheckoutRequest) (payments.CheckoutSession, error)
+	ExpireCheckoutSession(ctx context.Context, id string) error
 	PublishableKey() string
 	CheckoutOrigin() string
 }

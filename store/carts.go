@@ -217,13 +217,20 @@ func (db *DB) MergeCart(ctx context.Context, token string, userID int64) error {
 		if err != nil {
 			return err
 		}
+		// Lines the user already has add up; new lines fill the room left under MaxCartLines.
+		var lines int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM cart_items WHERE cart_id = ?", userCart).Scan(&lines); err != nil {
+			return fmt.Errorf("merge cart: %w", err)
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO cart_items (cart_id, product_id, quantity, added_at)
 			SELECT ?, product_id, quantity, added_at FROM cart_items a WHERE a.cart_id = ?
 			  AND (EXISTS (SELECT 1 FROM cart_items u WHERE u.cart_id = ? AND u.product_id = a.product_id)
-			       OR (SELECT count(*) FROM cart_items WHERE cart_id = ?) < ?)
+			       OR a.product_id IN (SELECT n.product_id FROM cart_items n WHERE n.cart_id = ?
+			            AND NOT EXISTS (SELECT 1 FROM cart_items u WHERE u.cart_id = ? AND u.product_id = n.product_id)
+			            ORDER BY n.added_at, n.product_id LIMIT ?))
 			ORDER BY added_at
 			ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = min(quantity + excluded.quantity, ?)`,
-			userCart, anonID, userCart, userCart, MaxCartLines, MaxQuantity)
+			userCart, anonID, userCart, anonID, userCart, max(0, MaxCartLines-lines), MaxQuantity)
 		if err != nil {
 			return fmt.Errorf("merge cart: %w", err)
 		}

@@ -208,13 +208,13 @@ func removeBought(ctx context.Context, tx *sql.Tx, o Order) error {
 		return nil
 	}
 	for _, it := range o.Items {
-		_, err := tx.ExecContext(ctx, "UPDATE cart_items SET quantity = quantity - ? WHERE cart_id = ? AND product_id = ? AND quantity > ?",
-			it.Quantity, o.CartID, it.ProductID, it.Quantity)
+		_, err := tx.ExecContext(ctx, "DELETE FROM cart_items WHERE cart_id = ? AND product_id = ? AND quantity <= ?",
+			o.CartID, it.ProductID, it.Quantity)
 		if err != nil {
 			return fmt.Errorf("empty cart: %w", err)
 		}
-		_, err = tx.ExecContext(ctx, "DELETE FROM cart_items WHERE cart_id = ? AND product_id = ? AND quantity <= ?",
-			o.CartID, it.ProductID, it.Quantity)
+		_, err = tx.ExecContext(ctx, "UPDATE cart_items SET quantity = quantity - ? WHERE cart_id = ? AND product_id = ?",
+			it.Quantity, o.CartID, it.ProductID)
 		if err != nil {
 			return fmt.Errorf("empty cart: %w", err)
 		}

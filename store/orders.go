@@ -171,14 +171,19 @@ func fingerprint(ref CartRef, c Cart) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// AttachCheckoutSession records the Checkout Session created for a pending order.
+// AttachCheckoutSession records the Checkout Session created for a pending order. It gives
+// ErrConflict if the order is no longer pending (a concurrent attempt marked it failed), so that
+// nobody is sent to pay for an order the shop has given up on.
 func (db *DB) AttachCheckoutSession(ctx context.Context, orderID int64, sessionID, url string, expiresAt time.Time) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE orders SET checkout_session_id = ?, checkout_url = ?, session_expires_at = ?, updated_at = ?
-			WHERE id = ? AND (checkout_session_id IS NULL OR checkout_session_id = ?)`,
+		res, err := tx.ExecContext(ctx, `UPDATE orders SET checkout_session_id = ?, checkout_url = ?, session_expires_at = ?, updated_at = ?
+			WHERE id = ? AND status = 'pending' AND (checkout_session_id IS NULL OR checkout_session_id = ?)`,
 			sessionID, url, formatTime(expiresAt), db.now(), orderID, sessionID)
 		if err != nil {
 			return fmt.Errorf("attach checkout session: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrConflict
 		}
 		return nil
 	})
