@@ -9,6 +9,7 @@ import (
 	"net/mail"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
@@ -98,9 +99,12 @@ func (s *server) handleLogin() http.HandlerFunc {
 		password := r.PostFormValue("password")
 		f := components.AuthForm{Email: r.PostFormValue("email"), Next: r.PostFormValue("next")}
 
-		ipKey, accountKey := "ip:"+clientIP(r), "account:"+email
-		okIP, waitIP := s.limiter.allowed(ipKey, loginPerIP)
-		okAccount, waitAccount := s.limiter.allowed(accountKey, loginPerAccount)
+		accountKey := "account:" + email
+		okIP, waitIP := s.limiter.take("ip:"+clientIP(r), loginPerIP)
+		okAccount, waitAccount := true, time.Duration(0)
+		if okIP {
+			okAccount, waitAccount = s.limiter.take(accountKey, loginPerAccount)
+		}
 		if !okIP || !okAccount {
 			wait := max(waitIP, waitAccount)
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
@@ -109,7 +113,6 @@ func (s *server) handleLogin() http.HandlerFunc {
 			s.renderAuth(w, r, http.StatusTooManyRequests, "login", f)
 			return
 		}
-		s.limiter.add(ipKey)
 
 		u, err := s.Store.UserByEmail(r.Context(), email)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -121,7 +124,6 @@ func (s *server) handleLogin() http.HandlerFunc {
 			hash = []byte(u.PasswordHash)
 		}
 		if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || err != nil {
-			s.limiter.add(accountKey)
 			f.Error = "That email and password do not match an account."
 			s.renderAuth(w, r, http.StatusUnauthorized, "login", f)
 			return

@@ -5,10 +5,11 @@ import (
 	"time"
 )
 
-// Login attempt limits: generous for people, tight for password guessing.
+// Login attempt limits: generous for people, tight for password guessing. A successful login
+// clears its account's count.
 const (
 	loginPerIP        = 20 // attempts per IP per window
-	loginPerAccount   = 5  // failed attempts per account per window
+	loginPerAccount   = 5  // attempts per account per window
 	loginWindow       = 15 * time.Minute
 	limiterSweepEvery = 1024
 )
@@ -30,28 +31,18 @@ func newLoginLimiter() *loginLimiter {
 	return &loginLimiter{now: time.Now, hits: make(map[string]window)}
 }
 
-// allowed reports whether key is under limit, and if not, how long until it is.
-func (l *loginLimiter) allowed(key string, limit int) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	w, now := l.hits[key], l.now()
-	if now.Sub(w.start) >= loginWindow {
-		return true, 0
-	}
-	if w.count >= limit {
-		return false, loginWindow - now.Sub(w.start)
-	}
-	return true, 0
-}
-
-// add counts one attempt for key.
-func (l *loginLimiter) add(key string) {
+// take counts one attempt for key and reports whether it is within limit, and if not, how long
+// until it is. Checking and counting happen together, so concurrent guesses cannot slip past.
+func (l *loginLimiter) take(key string, limit int) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	w := l.hits[key]
 	if now.Sub(w.start) >= loginWindow {
 		w = window{start: now}
+	}
+	if w.count >= limit {
+		return false, loginWindow - now.Sub(w.start)
 	}
 	w.count++
 	l.hits[key] = w
@@ -62,6 +53,7 @@ func (l *loginLimiter) add(key string) {
 			}
 		}
 	}
+	return true, 0
 }
 
 // reset forgets key, e.g. an account's failures after a successful login.

@@ -248,7 +248,11 @@ func TestApplyEventSequences(t *testing.T) {
 		}},
 		{"ExpiredPending", []step{
 			{"checkout.session.expired", "unpaid", OutcomeApplied, StatusExpired},
-			{"checkout.session.completed", "paid", OutcomeStale, StatusExpired},
+			{"checkout.session.expired", "unpaid", OutcomeStale, StatusExpired},
+		}},
+		{"PaymentAfterExpiryCounts", []step{
+			{"checkout.session.expired", "unpaid", OutcomeApplied, StatusExpired},
+			{"checkout.session.completed", "paid", OutcomeApplied, StatusPaid},
 		}},
 		{"ExpiredAfterPaid", []step{
 			{"checkout.session.completed", "paid", OutcomeApplied, StatusPaid},

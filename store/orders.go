@@ -28,9 +28,11 @@ const (
 )
 
 // next lists the statuses each status may move to. Status only moves forward, so events that
-// arrive twice, late or out of order cannot undo what a later event did.
+// arrive twice, late or out of order cannot undo what a later event did. Expiry is the weakest
+// news: a payment confirmed for an expired session (delivered late, or out of order) still counts.
 var next = map[Status][]Status{
 	StatusPending:    {StatusProcessing, StatusPaid, StatusFailed, StatusExpired, StatusNeedsReview},
+	StatusExpired:    {StatusProcessing, StatusPaid, StatusNeedsReview},
 	StatusProcessing: {StatusPaid, StatusFailed, StatusNeedsReview},
 	StatusPaid:       {StatusRefunded},
 }

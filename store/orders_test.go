@@ -333,8 +333,10 @@ func TestAttachCheckoutSession(t *testing.T) {
 		}
 	})
 
-	t.Run("OtherSessionIgnored", func(t *testing.T) {
-		mustAttachSession(t, db, o.ID, "cs_second", expires.Add(time.Hour))
+	t.Run("OtherSessionRefused", func(t *testing.T) {
+		if err := db.AttachCheckoutSession(ctx, o.ID, "cs_second", "https://pay.example/cs_second", expires.Add(time.Hour)); !errors.Is(err, ErrConflict) {
+			t.Errorf("AttachCheckoutSession(cs_second) = %v, want ErrConflict", err)
+		}
 		got := mustGetOrder(t, db, o.ID)
 		if got.CheckoutSessionID != "cs_first" || !got.SessionExpiresAt.Equal(expires) {
 			t.Errorf("session = %q expiring %v, want cs_first expiring %v", got.CheckoutSessionID, got.SessionExpiresAt, expires)
@@ -502,7 +504,7 @@ func TestStatusCanMoveTo(t *testing.T) {
 		{StatusPaid, StatusNeedsReview, false},
 		{StatusProcessing, StatusPending, false},
 		{StatusProcessing, StatusExpired, false},
-		{StatusExpired, StatusPaid, false},
+		{StatusExpired, StatusPaid, true},
 		{StatusFailed, StatusPaid, false},
 		{StatusRefunded, StatusPaid, false},
 		{StatusNeedsReview, StatusPaid, false},
