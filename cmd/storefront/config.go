@@ -1,0 +1,181 @@
+package main
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// config is the validated configuration; see the table in README.md.
+type config struct {
+	addr           string
+	baseURL        *url.URL // nil: derived from the listening port
+	dbPath         string
+	sessionKey     string // comma-separated; empty: generated once and kept next to the database
+	logLevel       slog.Level
+	stripeSecret   string
+	stripePublic   string
+	webhookSecret  []string
+	apiBase        string
+	simulatorAddr  string
+	simulatorDelay time.Duration
+}
+
+// simulated reports whether the checkout simulator stands in for Stripe.
+func (c config) simulated() bool { return c.stripeSecret == "" }
+
+func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	env := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := config{}
+	fs := flag.NewFlagSet("storefront", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", env("ADDR", ":8000"), "listen address (ADDR)")
+	baseURL := fs.String("base-url", env("BASE_URL", ""), "public URL of the shop (BASE_URL); default http://localhost:<port>")
+	fs.StringVar(&c.dbPath, "db", env("DB_PATH", "./data/storefront.db"), "SQLite database file (DB_PATH)")
+	logLevel := fs.String("log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (LOG_LEVEL)")
+	fs.StringVar(&c.simulatorAddr, "simulator-addr", env("SIMULATOR_ADDR", "127.0.0.1:12180"), "checkout simulator address (SIMULATOR_ADDR)")
+	simDelay := fs.String("simulator-webhook-delay", env("SIMULATOR_WEBHOOK_DELAY", "1s"), "how long simulated webhooks trail the payment (SIMULATOR_WEBHOOK_DELAY)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	c.sessionKey = env("SESSION_KEY", "")
+	c.stripeSecret = env("STRIPE_SECRET_KEY", "")
+	c.stripePublic = env("STRIPE_PUBLISHABLE_KEY", "")
+	c.apiBase = strings.TrimRight(env("STRIPE_API_BASE", ""), "/")
+	for _, s := range strings.Split(env("STRIPE_WEBHOOK_SECRET", ""), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			c.webhookSecret = append(c.webhookSecret, s)
+		}
+	}
+
+	if _, _, err := net.SplitHostPort(c.addr); err != nil {
+		return c, fmt.Errorf("ADDR %q is not a listen address like :8000 or 127.0.0.1:8000", c.addr)
+	}
+	if *baseURL != "" {
+		u, err := url.Parse(strings.TrimRight(*baseURL, "/"))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return c, fmt.Errorf("BASE_URL %q must be an absolute http(s) URL such as https://shop.example.com", *baseURL)
+		}
+		c.baseURL = u
+	}
+	d, err := time.ParseDuration(*simDelay)
+	if err != nil || d < 0 {
+		return c, fmt.Errorf("SIMULATOR_WEBHOOK_DELAY %q must be a duration such as 1s or 0s", *simDelay)
+	}
+	c.simulatorDelay = d
+	if err := c.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
+		return c, fmt.Errorf("LOG_LEVEL %q must be debug, info, warn or error", *logLevel)
+	}
+	if c.stripeSecret != "" {
+		if !strings.HasPrefix(c.stripeSecret, "sk_") && !strings.HasPrefix(c.stripeSecret, "rk_") {
+			return c, errors.New("STRIPE_SECRET_KEY must be a Stripe secret key (sk_test_… or sk_live_…)")
+		}
+		if len(c.webhookSecret) == 0 {
+			return c, errors.New("STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY: use the whsec_… that `stripe listen` prints, or the endpoint's signing secret from the Dashboard")
+		}
+	} else {
+		if strings.HasPrefix(c.stripePublic, "pk_live_") {
+			return c, errors.New("a live STRIPE_PUBLISHABLE_KEY is set without STRIPE_SECRET_KEY: refusing to start the payment simulator with live keys configured")
+		}
+		if c.apiBase != "" {
+			return c, errors.New("STRIPE_API_BASE needs STRIPE_SECRET_KEY (without a key the built-in simulator is used)")
+		}
+	}
+	return c, nil
+}
+
+// sessionKeyPairs returns gorilla/sessions key pairs (authentication, encryption) for each
+// session key, newest first, so that old cookies stay valid after a key rotation. With no
+// SESSION_KEY, a key is generated once and kept (mode 0600) next to the database.
+func sessionKeyPairs(c config) ([][]byte, error) {
+	raw := c.sessionKey
+	if raw == "" {
+		var err error
+		if raw, err = storedSessionKey(filepath.Join(filepath.Dir(c.dbPath), "session.key")); err != nil {
+			return nil, err
+		}
+	}
+	var pairs [][]byte
+	for i, part := range strings.Split(raw, ",") {
+		key, err := decodeKey(strings.TrimSpace(part))
+		if err != nil {
+			return nil, fmt.Errorf("SESSION_KEY (key %d): %w", i+1, err)
+		}
+		auth := hmac.New(sha512.New, key)
+		auth.Write([]byte("storefront session authentication"))
+		enc := hmac.New(sha256.New, key)
+		enc.Write([]byte("storefront session encryption"))
+		pairs = append(pairs, auth.Sum(nil), enc.Sum(nil))
+	}
+	return pairs, nil
+}
+
+// decodeKey accepts a key in hex or base64 of at least 32 bytes.
+func decodeKey(s string) ([]byte, error) {
+	var key []byte
+	var err error
+	if key, err = hex.DecodeString(s); err != nil {
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+			if key, err = enc.DecodeString(s); err == nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return nil, errors.New("must be hex or base64 (generate one with `openssl rand -hex 32`)")
+	}
+	if len(key) < 32 {
+		return nil, fmt.Errorf("is %d bytes; use at least 32 (generate one with `openssl rand -hex 32`)", len(key))
+	}
+	return key, nil
+}
+
+func storedSessionKey(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read session key: %w", err)
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	encoded := hex.EncodeToString(key)
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return "", fmt.Errorf("create data folder: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("save session key: %w", err)
+	}
+	if _, err := f.WriteString(encoded + "\n"); err != nil {
+		f.Close()
+		return "", fmt.Errorf("save session key: %w", err)
+	}
+	return encoded, f.Close()
+}
+
+func randomSecret(prefix string) string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}

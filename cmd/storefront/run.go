@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/sessions"
+
+	"storefront/handlers"
+	"storefront/payments"
+	"storefront/payments/simulator"
+	"storefront/store"
+)
+
+// shutdownGrace is how long in-flight requests get to finish when the server stops.
+const shutdownGrace = 10 * time.Second
+
+// run starts the shop and serves until ctx ends. Tests call it too, on port 0.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel}))
+
+	if err := checkWritable(cfg.dbPath); err != nil {
+		return err
+	}
+	keyPairs, err := sessionKeyPairs(cfg)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, cfg.dbPath)
+	if err != nil {
+		return fmt.Errorf("database %s: %w", cfg.dbPath, err)
+	}
+	defer db.Close()
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen on ADDR %s: %w", cfg.addr, err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	baseURL := cfg.baseURL
+	if baseURL == nil {
+		baseURL = &url.URL{Scheme: "http", Host: "localhost:" + strconv.Itoa(port)}
+	}
+	webhookURL := "http://" + net.JoinHostPort(loopbackHost(cfg.addr), strconv.Itoa(port)) + "/webhook/"
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	gatewayCfg := payments.Config{SecretKey: cfg.stripeSecret, PublishableKey: cfg.stripePublic, APIBase: cfg.apiBase, MaxRetries: 2}
+	webhookSecrets := cfg.webhookSecret
+	simDone := make(chan error, 1)
+	if cfg.simulated() {
+		if len(webhookSecrets) == 0 {
+			webhookSecrets = []string{randomSecret("whsec_")}
+		}
+		sim, err := simulator.New(simulator.Config{
+			Addr:          cfg.simulatorAddr,
+			DBPath:        filepath.Join(filepath.Dir(cfg.dbPath), "simulator.db"),
+			WebhookURL:    webhookURL,
+			WebhookSecret: webhookSecrets[0],
+			SecretKey:     "sk_test_simulator",
+			WebhookDelay:  cfg.simulatorDelay,
+			Logger:        logger.With("component", "simulator"),
+		})
+		if err != nil {
+			return fmt.Errorf("checkout simulator: %w", err)
+		}
+		go func() { simDone <- sim.Run(ctx) }()
+		gatewayCfg = payments.Config{SecretKey: "sk_test_simulator", PublishableKey: "pk_test_simulator",
+			APIBase: sim.URL(), CheckoutOrigin: sim.URL(), MaxRetries: 2}
+		logger.Info("payments are simulated: no Stripe account needed", "simulator", sim.URL(), "webhooks_to", webhookURL)
+	} else {
+		simDone <- nil
+		mode := "stripe"
+		if cfg.apiBase != "" {
+			mode = "stripe api at " + cfg.apiBase
+		}
+		logger.Info("payments through Stripe", "mode", mode, "webhook_secrets", len(webhookSecrets))
+		if cfg.stripePublic == "" {
+			logger.Warn("STRIPE_PUBLISHABLE_KEY is not set: /config/ answers an empty publicKey")
+		}
+	}
+
+	cookies := sessions.NewCookieStore(keyPairs...)
+	cookies.Options = &sessions.Options{Path: "/", MaxAge: 30 * 24 * 3600, HttpOnly: true,
+		Secure: baseURL.Scheme == "https", SameSite: http.SameSiteLaxMode}
+
+	done := make(chan struct{})
+	handler := handlers.NewServer(handlers.Deps{
+		Store:          db,
+		Checkout:       payments.NewGateway(gatewayCfg),
+		Sessions:       cookies,
+		Logger:         logger,
+		BaseURL:        baseURL,
+		WebhookSecrets: webhookSecrets,
+		Simulated:      cfg.simulated(),
+		Done:           done,
+	})
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	logger.Info("storefront started", "url", baseURL.String(), "addr", ln.Addr().String(), "db", cfg.dbPath)
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case err := <-simDone:
+		if err != nil {
+			return fmt.Errorf("checkout simulator: %w", err)
+		}
+		<-ctx.Done()
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	close(done) // ends open event streams, which Shutdown would otherwise wait for
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer scancel()
+	err = srv.Shutdown(sctx)
+	cancel()
+	if cfg.simulated() {
+		<-simDone
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// checkWritable makes sure the database file can be created or written, to fail with a clear line.
+func checkWritable(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return fmt.Errorf("DB_PATH %s: cannot create its folder: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("DB_PATH %s is not writable: %w", path, err)
+	}
+	return f.Close()
+}
+
+// loopbackHost is the host the simulator uses to reach this server: the listen host, or
+// 127.0.0.1 when listening on every interface.
+func loopbackHost(addr string) string {
+	host, _, _ := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		return "127.0.0.1"
+	}
+	return host
+}

@@ -1,0 +1,127 @@
+package simulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// devView is the simulator's own dashboard: recent sessions and the state of webhook delivery.
+type devView struct {
+	BaseURL    string
+	WebhookURL string
+	Rows       []devRow
+	Pending    int
+	LastError  string
+	Error      string
+}
+
+type devRow struct {
+	ID                string
+	PayURL            string
+	Created           string
+	Amount            string
+	Refunded          string
+	Status            string
+	PaymentStatus     string
+	ClientReferenceID string
+	PaymentIntent     string
+	CanRefund         bool
+	CanExpire         bool
+}
+
+func (s *Simulator) handleDevPage(w http.ResponseWriter, r *http.Request) {
+	s.renderDev(w, r, http.StatusOK, "")
+}
+
+func (s *Simulator) renderDev(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	v, err := s.devView(r.Context())
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	v.Error = msg
+	s.render(w, r, status, devPage(v))
+}
+
+func (s *Simulator) devView(ctx context.Context) (devView, error) {
+	v := devView{BaseURL: s.baseURL, WebhookURL: s.cfg.WebhookURL}
+	sessions, err := recentSessions(ctx, s.db, 50)
+	if err != nil {
+		return v, err
+	}
+	for _, sess := range sessions {
+		row := devRow{
+			ID:            sess.ID,
+			Created:       time.Unix(sess.Created, 0).UTC().Format("2006-01-02 15:04:05Z"),
+			Amount:        formatMoney(sess.AmountTotal, sess.Currency),
+			Status:        sess.Status,
+			PaymentStatus: sess.PaymentStatus,
+			PaymentIntent: sess.PaymentIntent,
+			CanRefund:     sess.refundable() > 0,
+			CanExpire:     sess.Status == statusOpen,
+		}
+		if sess.ClientReferenceID != nil {
+			row.ClientReferenceID = *sess.ClientReferenceID
+		}
+		if sess.AmountRefunded > 0 {
+			row.Refunded = formatMoney(sess.AmountRefunded, sess.Currency)
+		}
+		if row.CanExpire {
+			row.PayURL = s.payURL(sess.ID)
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(CASE WHEN attempts > 0 THEN last_error END), '')
+		FROM events WHERE delivered_ms IS NULL AND abandoned_ms IS NULL`).Scan(&v.Pending, &v.LastError); err != nil {
+		return v, fmt.Errorf("count pending deliveries: %w", err)
+	}
+	return v, nil
+}
+
+// handleDevRefund refunds whatever is left of a session's payment, exactly as POST /v1/refunds would.
+func (s *Simulator) handleDevRefund(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	sess, err := loadSession(r.Context(), s.db, "id", id)
+	if errors.Is(err, errNoSession) {
+		s.renderDev(w, r, http.StatusNotFound, "No such checkout session: "+id)
+		return
+	}
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	if sess.PaymentIntent == "" {
+		s.renderDev(w, r, http.StatusBadRequest, "Session "+id+" has not been paid, so there is nothing to refund.")
+		return
+	}
+	if _, err := s.refund(r.Context(), refundRequest{paymentIntent: sess.PaymentIntent}, origin{}); err != nil {
+		var se *stripeError
+		if errors.As(err, &se) {
+			s.renderDev(w, r, se.Status, se.Message)
+			return
+		}
+		s.pageError(w, r, err)
+		return
+	}
+	s.log.Info("simulated refund from the dev page", "session_id", id)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// handleDevExpire expires an open session, exactly as POST /v1/checkout/sessions/{id}/expire would.
+func (s *Simulator) handleDevExpire(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	_, err := s.expireSession(r.Context(), id, origin{})
+	switch {
+	case errors.Is(err, errNoSession):
+		s.renderDev(w, r, http.StatusNotFound, "No such checkout session: "+id)
+	case errors.Is(err, errNotOpen):
+		s.renderDev(w, r, http.StatusBadRequest, "Session "+id+" is not open, so it cannot be expired.")
+	case err != nil:
+		s.pageError(w, r, err)
+	default:
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	}
+}

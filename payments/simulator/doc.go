@@ -1,0 +1,17 @@
+// Package simulator is an in-process, stateful, test-mode-only stand-in for
+// Stripe's hosted Checkout, so a developer with no Stripe account can buy
+// something end to end.
+//
+// The storefront talks to it through stripe-go exactly as it talks to Stripe
+// (only the backend URL changes): it serves the Checkout Sessions and Refunds
+// API, a hosted payment page at each session's url, and it POSTs
+// Stripe-format, Stripe-signed events to the configured webhook endpoint,
+// retrying with back-off until they are acknowledged. Sessions, scheduled
+// work and pending deliveries live in SQLite so they survive a restart.
+//
+// A developer refunds or expires a session from the dev page at the
+// simulator's root URL, or with curl:
+//
+//	curl -X POST <base>/v1/refunds -u sk_test_x: -d payment_intent=pi_…
+//	curl -X POST <base>/v1/checkout/sessions/cs_test_…/expire -u sk_test_x:
+package simulator

@@ -1,0 +1,335 @@
+package simulator_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	checkoutsession "github.com/stripe/stripe-go/v76/checkout/session"
+	"github.com/stripe/stripe-go/v76/refund"
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"storefront/payments/simulator"
+)
+
+const (
+	testSecret = "whsec_test_simulator"
+	testKey    = "sk_test_x"
+)
+
+// receiver is a webhook endpoint that verifies every delivery as the storefront would.
+type receiver struct {
+	srv *httptest.Server
+	// policy decides the status for an attempt (1-based per event); nil answers 200.
+	policy func(ev stripe.Event, attempt int) int
+
+	mu       sync.Mutex
+	acked    []stripe.Event // acknowledged events, in delivery order
+	requests []string       // event id of every attempt, in order
+	attempts map[string]int
+	problems []string
+}
+
+func newReceiver(t *testing.T) *receiver {
+	t.Helper()
+	rc := &receiver{attempts: map[string]int{}}
+	rc.srv = httptest.NewServer(http.HandlerFunc(rc.serve))
+	t.Cleanup(rc.srv.Close)
+	t.Cleanup(func() {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		for _, p := range rc.problems {
+			t.Errorf("webhook receiver: %s", p)
+		}
+	})
+	return rc
+}
+
+func (rc *receiver) setPolicy(p func(ev stripe.Event, attempt int) int) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.policy = p
+}
+
+func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	ev, err := webhook.ConstructEventWithOptions(body, r.Header.Get("Stripe-Signature"), testSecret, webhook.ConstructEventOptions{})
+	rc.mu.Lock()
+	if err != nil {
+		rc.problems = append(rc.problems, "bad delivery: "+err.Error())
+		rc.mu.Unlock()
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+		rc.problems = append(rc.problems, "Content-Type "+ct)
+	}
+	if ua := r.Header.Get("User-Agent"); ua != "Stripe/1.0 (+https://stripe.com/docs/webhooks)" {
+		rc.problems = append(rc.problems, "User-Agent "+ua)
+	}
+	rc.attempts[ev.ID]++
+	rc.requests = append(rc.requests, ev.ID)
+	status := http.StatusOK
+	if rc.policy != nil {
+		status = rc.policy(ev, rc.attempts[ev.ID])
+	}
+	if status < 300 {
+		rc.acked = append(rc.acked, ev)
+	}
+	rc.mu.Unlock()
+	w.WriteHeader(status)
+}
+
+// types lists the acknowledged event types in delivery order.
+func (rc *receiver) types() []string {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	out := make([]string, len(rc.acked))
+	for i, ev := range rc.acked {
+		out[i] = string(ev.Type)
+	}
+	return out
+}
+
+func (rc *receiver) event(typ string) (stripe.Event, bool) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	for _, ev := range rc.acked {
+		if string(ev.Type) == typ {
+			return ev, true
+		}
+	}
+	return stripe.Event{}, false
+}
+
+// waitForType waits until an event of typ has been acknowledged and returns the types so far.
+func (rc *receiver) waitForType(t *testing.T, typ string) []string {
+	t.Helper()
+	waitFor(t, "event "+typ, func() bool { return slices.Contains(rc.types(), typ) })
+	return rc.types()
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// harness is a running simulator wired to a receiver, with stripe-go clients pointed at it.
+type harness struct {
+	sim      *simulator.Simulator
+	rc       *receiver
+	sessions *checkoutsession.Client
+	refunds  *refund.Client
+	dbPath   string
+	stop     func()
+}
+
+func testConfig(t *testing.T, rc *receiver) simulator.Config {
+	return simulator.Config{
+		Addr:          "127.0.0.1:0",
+		DBPath:        filepath.Join(t.TempDir(), "sim.db"),
+		WebhookURL:    rc.srv.URL + "/webhook/",
+		WebhookSecret: testSecret,
+		SecretKey:     testKey,
+		AsyncDelay:    50 * time.Millisecond,
+		RetryBase:     10 * time.Millisecond,
+		RetryMax:      40 * time.Millisecond,
+		Logger:        slog.New(slog.DiscardHandler),
+	}
+}
+
+// start runs a simulator until the test ends (or stop is called) and checks it shuts down promptly.
+func start(t *testing.T, cfg simulator.Config, rc *receiver) *harness {
+	t.Helper()
+	sim, err := simulator.New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sim.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run returned %v, want nil", err)
+				}
+			case <-time.After(2 * time.Second):
+				t.Errorf("Run did not return within 2s of cancellation")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	backend := stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{
+		URL:           stripe.String(sim.URL()),
+		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelError},
+	})
+	return &harness{
+		sim:      sim,
+		rc:       rc,
+		sessions: &checkoutsession.Client{B: backend, Key: testKey},
+		refunds:  &refund.Client{B: backend, Key: testKey},
+		dbPath:   cfg.DBPath,
+		stop:     stop,
+	}
+}
+
+func newHarness(t *testing.T, mutate ...func(*simulator.Config)) *harness {
+	t.Helper()
+	rc := newReceiver(t)
+	cfg := testConfig(t, rc)
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	return start(t, cfg, rc)
+}
+
+// toteParams is a typical storefront checkout: two Canvas Totes at $24.00.
+func toteParams() *stripe.CheckoutSessionParams {
+	return &stripe.CheckoutSessionParams{
+		Mode:              stripe.String(string(stripe.CheckoutSessionModePayment)),
+		SuccessURL:        stripe.String("http://localhost:8000/success/?session_id={CHECKOUT_SESSION_ID}"),
+		CancelURL:         stripe.String("http://localhost:8000/cancelled/"),
+		ClientReferenceID: stripe.String("7"),
+		CustomerEmail:     stripe.String("shopper@example.com"),
+		Metadata:          map[string]string{"order_id": "42"},
+		LineItems: []*stripe.CheckoutSessionLineItemParams{{
+			Quantity: stripe.Int64(2),
+			PriceData: &stripe.CheckoutSessionLineItemPriceDataParams{
+				Currency:    stripe.String("usd"),
+				UnitAmount:  stripe.Int64(2400),
+				ProductData: &stripe.CheckoutSessionLineItemPriceDataProductDataParams{Name: stripe.String("Canvas Tote")},
+			},
+		}},
+	}
+}
+
+func (h *harness) create(t *testing.T) *stripe.CheckoutSession {
+	t.Helper()
+	s, err := h.sessions.New(toteParams())
+	if err != nil {
+		t.Fatalf("create session: %v", err)
+	}
+	return s
+}
+
+func (h *harness) get(t *testing.T, id string) *stripe.CheckoutSession {
+	t.Helper()
+	s, err := h.sessions.Get(id, nil)
+	if err != nil {
+		t.Fatalf("retrieve session %s: %v", id, err)
+	}
+	return s
+}
+
+// noRedirects is a browser without JavaScript that shows us the redirects instead of following them.
+var noRedirects = &http.Client{
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	Timeout:       5 * time.Second,
+}
+
+func cardForm(number string) url.Values {
+	return url.Values{
+		"email": {"payer@example.com"}, "method": {"card"},
+		"card_number": {number}, "expiry": {"12 / 34"}, "cvc": {"123"},
+	}
+}
+
+func bankForm(account string) url.Values {
+	return url.Values{"email": {"payer@example.com"}, "method": {"bank_transfer"}, "account_number": {account}}
+}
+
+// pay submits the hosted payment form and returns the response with its body read.
+func pay(t *testing.T, payURL string, form url.Values) (*http.Response, string) {
+	t.Helper()
+	resp, err := noRedirects.PostForm(payURL, form)
+	if err != nil {
+		t.Fatalf("submit payment form: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+func getPage(t *testing.T, u string) (*http.Response, string) {
+	t.Helper()
+	resp, err := noRedirects.Get(u)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+func wantSuccessRedirect(t *testing.T, resp *http.Response, body, id string) {
+	t.Helper()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("payment answered %d, want 303; body:\n%s", resp.StatusCode, body)
+	}
+	want := "http://localhost:8000/success/?session_id=" + id
+	if got := resp.Header.Get("Location"); got != want {
+		t.Fatalf("redirected to %q, want %q", got, want)
+	}
+}
+
+// object decodes an event's data.object into v.
+func object(t *testing.T, ev stripe.Event, v any) {
+	t.Helper()
+	if err := json.Unmarshal(ev.Data.Raw, v); err != nil {
+		t.Fatalf("decode %s object: %v", ev.Type, err)
+	}
+}
+
+func stripeErr(t *testing.T, err error) *stripe.Error {
+	t.Helper()
+	if err == nil {
+		t.Fatal("call succeeded, want a Stripe error")
+	}
+	se, ok := err.(*stripe.Error)
+	if !ok {
+		t.Fatalf("error is %T (%v), want *stripe.Error", err, err)
+	}
+	return se
+}
+
+func contains(t *testing.T, body string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(body, w) {
+			t.Errorf("page lacks %q", w)
+		}
+	}
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// getPageNoFail returns the status of a GET, or 0 when nothing answers.
+func getPageNoFail(u string) (int, error) {
+	resp, err := noRedirects.Get(u)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}

@@ -1,0 +1,342 @@
+package simulator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"time"
+)
+
+// errNotOpen means the session can no longer be paid or expired.
+var errNotOpen = errors.New("checkout session is not open")
+
+// payment is a validated submission of the hosted payment form.
+type payment struct {
+	email    string
+	method   string
+	card     testCard
+	expMonth int
+	expYear  int
+	account  testAccount
+}
+
+// confirmResult tells the hosted page how to answer the customer.
+type confirmResult struct {
+	sess     *session
+	declined string // the decline message; "" when the payment went through or is processing
+}
+
+// confirm charges the session the way Checkout does, emitting Stripe's events in Stripe's order.
+func (s *Simulator) confirm(ctx context.Context, id string, p payment) (confirmResult, error) {
+	var res confirmResult
+	notOpen := false
+	err := s.inTx(ctx, func(t *txn) error {
+		sess, err := loadSession(ctx, t, "id", id)
+		if err != nil {
+			return err
+		}
+		res.sess = sess
+		if sess.Status == statusOpen && !s.now().Before(sess.ExpiresAt) {
+			// The expiry worker has not got there yet; expire now and commit that.
+			notOpen = true
+			return s.expireTx(t, sess, origin{})
+		}
+		if sess.Status != statusOpen {
+			notOpen = true
+			return nil
+		}
+		now := s.now().Unix()
+		if sess.PaymentIntent == "" {
+			// Since API 2022-08-01 Checkout creates the payment intent only when the customer pays.
+			sess.PaymentIntent = newPIID()
+			sess.PIStatus = piRequiresPaymentMethod
+			sess.PICreated = now
+			sess.PaymentMethod = p.method
+			if err := s.enqueue(t, sess.ID, "payment_intent.created", paymentIntentObject(sess, nil), nil, origin{}); err != nil {
+				return err
+			}
+		}
+		sess.PaymentMethod = p.method
+		switch {
+		case p.method == methodBankTransfer:
+			return s.startBankTransfer(t, sess, p, now)
+		case p.card.declineCode != "":
+			res.declined = p.card.message
+			return s.declineCard(t, sess, p, now)
+		default:
+			return s.chargeCard(t, sess, p, now)
+		}
+	})
+	if err == nil && notOpen {
+		err = errNotOpen
+	}
+	return res, err
+}
+
+func (s *Simulator) chargeCard(t *txn, sess *session, p payment, now int64) error {
+	sess.PMDetails = cardDetails(p)
+	sess.PaidEmail = p.email
+	sess.ChargeID = newChargeID()
+	sess.ChargeCreated = now
+	sess.PIStatus = piSucceeded
+	if err := s.enqueue(t, sess.ID, "charge.succeeded", chargeObject(sess), nil, origin{}); err != nil {
+		return err
+	}
+	if err := s.enqueue(t, sess.ID, "payment_intent.succeeded", paymentIntentObject(sess, nil), nil, origin{}); err != nil {
+		return err
+	}
+	sess.Status = statusComplete
+	sess.PaymentStatus = paymentPaid
+	if err := s.enqueue(t, sess.ID, "checkout.session.completed", s.sessionObject(sess, expansion{}), nil, origin{}); err != nil {
+		return err
+	}
+	// Stripe attaches the balance transaction a moment later, hence its charge.updated.
+	sess.BalanceTxn = newTxnID()
+	if err := s.enqueue(t, sess.ID, "charge.updated", chargeObject(sess), map[string]any{"balance_transaction": nil}, origin{}); err != nil {
+		return err
+	}
+	return saveSession(t, sess)
+}
+
+func (s *Simulator) declineCard(t *txn, sess *session, p payment, now int64) error {
+	msg := p.card.message
+	code := "card_declined"
+	failed := chargeJSON{
+		ID:                   newChargeID(),
+		Object:               "charge",
+		Amount:               sess.AmountTotal,
+		BillingDetails:       billingDetailsJSON{Email: p.email},
+		Created:              now,
+		Currency:             sess.Currency,
+		FailureCode:          &code,
+		FailureMessage:       &msg,
+		Metadata:             map[string]string{},
+		PaymentIntent:        sess.PaymentIntent,
+		PaymentMethodDetails: cardDetails(p),
+		Status:               "failed",
+	}
+	if err := s.enqueue(t, sess.ID, "charge.failed", failed, nil, origin{}); err != nil {
+		return err
+	}
+	sess.PIStatus = piRequiresPaymentMethod
+	lastErr := &paymentErrorJSON{Type: "card_error", Code: code, DeclineCode: p.card.declineCode, Message: msg}
+	if err := s.enqueue(t, sess.ID, "payment_intent.payment_failed", paymentIntentObject(sess, lastErr), nil, origin{}); err != nil {
+		return err
+	}
+	return saveSession(t, sess)
+}
+
+// Kinds of scheduled work; the names are stored in the jobs table.
+const (
+	jobAsyncSucceed = "async_payment_succeed"
+	jobAsyncFail    = "async_payment_fail"
+)
+
+func (s *Simulator) startBankTransfer(t *txn, sess *session, p payment, now int64) error {
+	details, err := json.Marshal(map[string]any{
+		"type":            "us_bank_account",
+		"us_bank_account": map[string]any{"last4": p.account.number[len(p.account.number)-4:], "bank_name": "STRIPE TEST BANK"},
+	})
+	if err != nil {
+		return fmt.Errorf("encode bank details: %w", err)
+	}
+	sess.PMDetails = details
+	sess.PaidEmail = p.email
+	sess.PIStatus = piProcessing
+	sess.Status = statusComplete
+	sess.PaymentStatus = paymentUnpaid
+	if err := s.enqueue(t, sess.ID, "checkout.session.completed", s.sessionObject(sess, expansion{}), nil, origin{}); err != nil {
+		return err
+	}
+	kind := jobAsyncSucceed
+	if !p.account.succeeds {
+		kind = jobAsyncFail
+	}
+	due := time.Now().Add(s.cfg.AsyncDelay).UnixMilli()
+	if _, err := t.ExecContext(t.ctx, `INSERT INTO jobs (session_id, kind, due_ms) VALUES (?, ?, ?)`, sess.ID, kind, due); err != nil {
+		return fmt.Errorf("schedule async result for %s: %w", sess.ID, err)
+	}
+	t.queuedJobs = true
+	return saveSession(t, sess)
+}
+
+// runJob settles a bank transfer; the job is marked done in the same transaction so it runs once.
+func (s *Simulator) runJob(ctx context.Context, jobID int64, sessionID, kind string) error {
+	return s.inTx(ctx, func(t *txn) error {
+		if _, err := t.ExecContext(ctx, `UPDATE jobs SET done_ms = ? WHERE id = ?`, time.Now().UnixMilli(), jobID); err != nil {
+			return fmt.Errorf("mark job %d done: %w", jobID, err)
+		}
+		sess, err := loadSession(ctx, t, "id", sessionID)
+		if errors.Is(err, errNoSession) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if sess.PIStatus != piProcessing {
+			return nil
+		}
+		now := s.now().Unix()
+		switch kind {
+		case jobAsyncSucceed:
+			sess.ChargeID = newChargeID()
+			sess.ChargeCreated = now
+			sess.BalanceTxn = newTxnID()
+			sess.PIStatus = piSucceeded
+			if err := s.enqueue(t, sess.ID, "charge.succeeded", chargeObject(sess), nil, origin{}); err != nil {
+				return err
+			}
+			if err := s.enqueue(t, sess.ID, "payment_intent.succeeded", paymentIntentObject(sess, nil), nil, origin{}); err != nil {
+				return err
+			}
+			sess.PaymentStatus = paymentPaid
+			if err := s.enqueue(t, sess.ID, "checkout.session.async_payment_succeeded", s.sessionObject(sess, expansion{}), nil, origin{}); err != nil {
+				return err
+			}
+		case jobAsyncFail:
+			sess.PIStatus = piRequiresPaymentMethod
+			lastErr := &paymentErrorJSON{Type: "invalid_request_error", Code: "payment_method_provider_decline",
+				Message: "The customer's bank refused the transfer (simulated with test account 000111111116)."}
+			if err := s.enqueue(t, sess.ID, "payment_intent.payment_failed", paymentIntentObject(sess, lastErr), nil, origin{}); err != nil {
+				return err
+			}
+			if err := s.enqueue(t, sess.ID, "checkout.session.async_payment_failed", s.sessionObject(sess, expansion{}), nil, origin{}); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("job %d has unknown kind %q", jobID, kind)
+		}
+		return saveSession(t, sess)
+	})
+}
+
+// expireSession expires an open session; errNotOpen when it is complete or already expired.
+func (s *Simulator) expireSession(ctx context.Context, id string, o origin) (*session, error) {
+	var sess *session
+	err := s.inTx(ctx, func(t *txn) error {
+		var err error
+		sess, err = loadSession(ctx, t, "id", id)
+		if err != nil {
+			return err
+		}
+		if sess.Status != statusOpen {
+			return errNotOpen
+		}
+		return s.expireTx(t, sess, o)
+	})
+	return sess, err
+}
+
+func (s *Simulator) expireTx(t *txn, sess *session, o origin) error {
+	sess.Status = statusExpired
+	if err := saveSession(t, sess); err != nil {
+		return err
+	}
+	return s.enqueue(t, sess.ID, "checkout.session.expired", s.sessionObject(sess, expansion{}), nil, o)
+}
+
+// refundRequest is a validated POST /v1/refunds.
+type refundRequest struct {
+	paymentIntent string
+	charge        string
+	amount        int64 // 0 means everything not yet refunded
+	reason        *string
+	metadata      map[string]string
+}
+
+// refund refunds part or all of a session's charge and emits charge.refunded.
+func (s *Simulator) refund(ctx context.Context, rr refundRequest, o origin) (refundJSON, error) {
+	var out refundJSON
+	err := s.inTx(ctx, func(t *txn) error {
+		by, key, param, kind := "payment_intent", rr.paymentIntent, "payment_intent", "payment_intent"
+		if rr.paymentIntent == "" {
+			by, key, param, kind = "charge", rr.charge, "charge", "charge"
+		}
+		sess, err := loadSession(ctx, t, by, key)
+		if errors.Is(err, errNoSession) {
+			return noSuch(http.StatusBadRequest, kind, key, param)
+		}
+		if err != nil {
+			return err
+		}
+		if sess.ChargeID == "" {
+			return invalidRequest(http.StatusBadRequest, "charge_not_refundable", param,
+				"This PaymentIntent (%s) does not have a successful charge to refund.", sess.PaymentIntent)
+		}
+		remaining := sess.refundable()
+		if remaining <= 0 {
+			return invalidRequest(http.StatusBadRequest, "charge_already_refunded", "",
+				"Charge %s has already been refunded.", sess.ChargeID)
+		}
+		amount := rr.amount
+		if amount == 0 {
+			amount = remaining
+		}
+		if amount > remaining {
+			return invalidRequest(http.StatusBadRequest, "amount_too_large", "amount",
+				"Refund amount (%s) is greater than unrefunded amount on charge (%s)",
+				formatMoney(amount, sess.Currency), formatMoney(remaining, sess.Currency))
+		}
+		out = refundJSON{
+			ID: newRefundID(), Object: "refund", Amount: amount, Charge: sess.ChargeID,
+			Created: s.now().Unix(), Currency: sess.Currency, Metadata: maps.Clone(rr.metadata),
+			PaymentIntent: sess.PaymentIntent, Reason: rr.reason, Status: "succeeded",
+		}
+		if out.Metadata == nil {
+			out.Metadata = map[string]string{}
+		}
+		meta, err := json.Marshal(out.Metadata)
+		if err != nil {
+			return fmt.Errorf("encode refund metadata: %w", err)
+		}
+		if _, err := t.ExecContext(ctx, `INSERT INTO refunds (id, session_id, payment_intent, charge_id, amount,
+			currency, reason, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			out.ID, sess.ID, sess.PaymentIntent, sess.ChargeID, amount, sess.Currency, rr.reason, string(meta), out.Created); err != nil {
+			return fmt.Errorf("insert refund: %w", err)
+		}
+		prev := map[string]any{"amount_refunded": sess.AmountRefunded}
+		wasRefunded := chargeObject(sess).Refunded
+		sess.AmountRefunded += amount
+		if chargeObject(sess).Refunded != wasRefunded {
+			prev["refunded"] = wasRefunded
+		}
+		if err := saveSession(t, sess); err != nil {
+			return err
+		}
+		return s.enqueue(t, sess.ID, "charge.refunded", chargeObject(sess), prev, o)
+	})
+	return out, err
+}
+
+// loadRefund reads a refund back for GET /v1/refunds/{id}.
+func (s *Simulator) loadRefund(ctx context.Context, id string) (refundJSON, error) {
+	var (
+		r      refundJSON
+		reason *string
+		meta   string
+	)
+	err := s.db.QueryRowContext(ctx, `SELECT id, amount, charge_id, created, currency, metadata, payment_intent, reason
+		FROM refunds WHERE id = ?`, id).Scan(&r.ID, &r.Amount, &r.Charge, &r.Created, &r.Currency, &meta, &r.PaymentIntent, &reason)
+	if err != nil {
+		return r, err
+	}
+	r.Object, r.Reason, r.Status = "refund", reason, "succeeded"
+	if err := json.Unmarshal([]byte(meta), &r.Metadata); err != nil {
+		return r, fmt.Errorf("decode refund metadata: %w", err)
+	}
+	return r, nil
+}
+
+func cardDetails(p payment) json.RawMessage {
+	b, _ := json.Marshal(map[string]any{
+		"type": "card",
+		"card": map[string]any{
+			"brand": p.card.brand, "last4": p.card.number[len(p.card.number)-4:],
+			"exp_month": p.expMonth, "exp_year": p.expYear, "funding": "credit", "country": "US",
+		},
+	})
+	return b
+}
