@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -52,7 +51,7 @@ func benchPendingOrders(b *testing.B, db *DB, n int) []Order {
 		b.Fatalf("need the seeded catalogue: %v", err)
 	}
 	orders := make([]Order, 0, n)
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *wtx) error {
 		now := db.now()
 		for i := range n {
 			lines := []Product{products[i%len(products)], products[(i+3)%len(products)]}

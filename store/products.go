@@ -29,7 +29,7 @@ func scanProduct(scan func(...any) error) (Product, error) {
 
 // Products lists the active catalogue in a stable order.
 func (db *DB) Products(ctx context.Context) ([]Product, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT "+productColumns+" FROM products WHERE active ORDER BY id")
+	rows, err := db.reads.QueryContext(ctx, "SELECT "+productColumns+" FROM products WHERE active ORDER BY id")
 	if err != nil {
 		return nil, fmt.Errorf("list products: %w", err)
 	}
@@ -56,7 +56,7 @@ func (db *DB) ProductByID(ctx context.Context, id int64) (Product, error) {
 }
 
 func (db *DB) product(ctx context.Context, cond string, arg any) (Product, error) {
-	p, err := scanProduct(db.read.QueryRowContext(ctx,
+	p, err := scanProduct(db.reads.QueryRowContext(ctx,
 		"SELECT "+productColumns+" FROM products WHERE active AND "+cond, arg).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Product{}, ErrNotFound

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
@@ -19,6 +20,12 @@ import (
 type DB struct {
 	read  *sql.DB
 	write *sql.DB
+	reads *stmtCache // prepared statements of the reader pool
+	writs *stmtCache // prepared statements of the writer
+
+	events chan applyRequest // Stripe events waiting for the committer (see events.go)
+	closed chan struct{}
+	wg     sync.WaitGroup
 
 	// Now is the clock used for every timestamp the store writes; tests replace it.
 	Now func() time.Time
@@ -51,7 +58,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	write.SetConnMaxIdleTime(0)
 	write.SetConnMaxLifetime(0)
 
-	db := &DB{write: write, Now: time.Now}
+	db := &DB{write: write, writs: newStmtCache(write), Now: time.Now,
+		events: make(chan applyRequest, maxEventBatch), closed: make(chan struct{})}
 	if err := db.migrate(ctx); err != nil {
 		write.Close()
 		return nil, err
@@ -65,14 +73,25 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
 	read.SetConnMaxIdleTime(0)
-	db.read = read
+	db.read, db.reads = read, newStmtCache(read)
+	db.wg.Add(1)
+	go db.commitEvents()
 	return db, nil
 }
 
-// Close closes every connection.
+// Close stops the event committer and closes every connection. It is safe to call twice.
 func (db *DB) Close() error {
+	select {
+	case <-db.closed:
+		return nil
+	default:
+	}
+	close(db.closed)
+	db.wg.Wait()
+	db.writs.close()
 	var rerr error
 	if db.read != nil {
+		db.reads.close()
 		rerr = db.read.Close()
 	}
 	if err := db.write.Close(); err != nil {
@@ -98,12 +117,14 @@ func (db *DB) IntegrityCheck(ctx context.Context) (string, error) {
 }
 
 // inTx runs fn in one write transaction (BEGIN IMMEDIATE) and commits when fn returns nil.
-func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (db *DB) inTx(ctx context.Context, fn func(tx *wtx) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(tx); err != nil {
+	t := &wtx{tx: tx, cache: db.writs}
+	defer t.prepareLater(ctx)
+	if err := fn(t); err != nil {
 		tx.Rollback()
 		return err
 	}

@@ -78,6 +78,7 @@ CREATE TABLE stripe_events (
     created        INTEGER NOT NULL,
     object_id      TEXT NOT NULL,
     payment_intent TEXT,
+    refunded       INTEGER NOT NULL DEFAULT 0, -- charge.refunded: the charge is refunded in full
     payload        TEXT NOT NULL,
     received_at    TEXT NOT NULL,
     processed_at   TEXT,

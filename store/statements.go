@@ -1,0 +1,123 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+)
+
+// stmtCache prepares each query once per pool. SQLite parses a statement on every plain call,
+// which is a large share of a short query's cost; database/sql keeps the prepared form on each
+// connection and reuses it.
+type stmtCache struct {
+	pool *sql.DB
+	mu   sync.Mutex
+	m    map[string]*sql.Stmt
+}
+
+func newStmtCache(pool *sql.DB) *stmtCache {
+	return &stmtCache{pool: pool, m: make(map[string]*sql.Stmt)}
+}
+
+func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	st, ok := c.m[query]
+	c.mu.Unlock()
+	if ok {
+		return st, nil
+	}
+	// Prepare without the lock: preparing may wait for a connection that a transaction holds,
+	// and that transaction may itself be looking up statements.
+	st, err := c.pool.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev, ok := c.m[query]; ok {
+		st.Close()
+		return prev, nil
+	}
+	c.m[query] = st
+	return st, nil
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for q, st := range c.m {
+		st.Close()
+		delete(c.m, q)
+	}
+}
+
+// QueryContext runs a prepared query on the pool.
+func (c *stmtCache) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := c.get(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// QueryRowContext runs a prepared single-row query on the pool.
+func (c *stmtCache) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := c.get(ctx, query)
+	if err != nil {
+		return c.pool.QueryRowContext(ctx, query, args...) // reports the same error through Scan
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// wtx is a write transaction whose statements come from the writer's cache. The writer pool
+// has one connection, which the transaction holds, so a statement cannot be prepared on the
+// pool mid-transaction: its first use runs unprepared, and it is prepared once the
+// transaction ends (see DB.inTx).
+type wtx struct {
+	tx    *sql.Tx
+	cache *stmtCache
+	later []string // statements to prepare after the transaction
+}
+
+func (t *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
+	t.cache.mu.Lock()
+	st, ok := t.cache.m[query]
+	t.cache.mu.Unlock()
+	if !ok {
+		t.later = append(t.later, query)
+		return nil
+	}
+	return t.tx.StmtContext(ctx, st)
+}
+
+// prepareLater prepares the statements the transaction ran unprepared; the pool's one
+// connection is free again.
+func (t *wtx) prepareLater(ctx context.Context) {
+	for _, q := range t.later {
+		t.cache.get(ctx, q) // on failure the statement simply keeps running unprepared
+	}
+}
+
+// ExecContext runs a statement in the transaction.
+func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs a query in the transaction.
+func (t *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext runs a single-row query in the transaction.
+func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, query, args...)
+}
