@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"net/http"
@@ -19,25 +18,27 @@ import (
 const (
 	heartbeatEvery = 15 * time.Second
 	reconnectAfter = 2 * time.Second
-	feedBuffer     = 16
+	feedBuffer     = 8
 )
 
 // Feed carries committed order changes to the pages watching them: a user's orders page, and
 // the success page of one checkout session (which is how guests watch theirs).
 type Feed struct {
-	broker *live.Broker[store.Order]
+	broker *live.Broker[*store.Order]
 }
 
 // NewFeed returns an empty feed.
-func NewFeed() *Feed { return &Feed{broker: live.NewBroker[store.Order](feedBuffer)} }
+func NewFeed() *Feed { return &Feed{broker: live.NewBroker[*store.Order](feedBuffer)} }
 
 // PublishOrder sends a changed order to its owner's streams and its checkout session's streams.
 func (f *Feed) PublishOrder(o store.Order) {
+	// Subscribers share one copy and only read it.
+	p := &o
 	if o.UserID != 0 {
-		f.broker.Publish(userTopic(o.UserID), o)
+		f.broker.Publish(userTopic(o.UserID), p)
 	}
 	if o.CheckoutSessionID != "" {
-		f.broker.Publish(sessionTopic(o.CheckoutSessionID), o)
+		f.broker.Publish(sessionTopic(o.CheckoutSessionID), p)
 	}
 }
 
@@ -102,29 +103,38 @@ func (s *server) handleOrderEvents() http.HandlerFunc {
 		h.Set("Cache-Control", "no-store")
 		h.Set("X-Accel-Buffering", "no")
 		w.WriteHeader(http.StatusOK)
-		out := bufio.NewWriter(w)
-		var msg bytes.Buffer
+		// Each message is rendered and framed in pooled buffers and written with one call:
+		// net/http already buffers the connection, and an idle stream should hold no buffers.
+		write := func(b []byte) error {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+			return rc.Flush()
+		}
 		send := func(orders ...store.Order) error {
+			msg, frame := buffers.Get().(*bytes.Buffer), buffers.Get().(*bytes.Buffer)
 			msg.Reset()
+			frame.Reset()
+			defer buffers.Put(msg)
+			defer buffers.Put(frame)
 			for _, o := range orders {
-				if err := view(o).Render(ctx, &msg); err != nil {
+				if err := view(o).Render(ctx, msg); err != nil {
 					return err
 				}
 			}
 			if len(orders) > 0 && orders[len(orders)-1].Status == store.StatusPaid {
 				// Paying empties the cart: refresh the nav badge of the page too.
 				if n, err := s.Store.CartCount(ctx, v.cartRef()); err == nil {
-					components.CartBadgeOOB(n).Render(ctx, &msg)
+					components.CartBadgeOOB(n).Render(ctx, msg)
 				}
 			}
-			writeEvent(out, msg.Bytes())
-			if err := out.Flush(); err != nil {
-				return err
-			}
-			return rc.Flush()
+			writeEvent(frame, msg.Bytes())
+			return write(frame.Bytes())
 		}
 
-		out.WriteString("retry: " + strconv.Itoa(int(reconnectAfter.Milliseconds())) + "\n\n")
+		if err := write([]byte("retry: " + strconv.Itoa(int(reconnectAfter.Milliseconds())) + "\n\n")); err != nil {
+			return
+		}
 		if err := send(orders...); err != nil {
 			return
 		}
@@ -136,12 +146,11 @@ func (s *server) handleOrderEvents() http.HandlerFunc {
 				if !ok {
 					return // dropped for falling behind: the browser reconnects and resyncs
 				}
-				if err := send(o); err != nil {
+				if err := send(*o); err != nil {
 					return
 				}
 			case <-heartbeat.C:
-				out.WriteString(": keep-alive\n\n")
-				if out.Flush() != nil || rc.Flush() != nil {
+				if write([]byte(": keep-alive\n\n")) != nil {
 					return
 				}
 			case <-ctx.Done():
@@ -154,7 +163,7 @@ func (s *server) handleOrderEvents() http.HandlerFunc {
 }
 
 // writeEvent writes one SSE message whose data is html, one data: line per line of it.
-func writeEvent(w *bufio.Writer, html []byte) {
+func writeEvent(w *bytes.Buffer, html []byte) {
 	for len(html) > 0 {
 		line := html
 		if i := bytes.IndexByte(html, '\n'); i >= 0 {

@@ -49,9 +49,11 @@ func (s *server) visit(r *http.Request) *visitor {
 	}
 	v := &visitor{}
 	// A missing or undecodable cookie (say, after a key rotation) gives a fresh, empty session.
-	v.session, _ = s.Sessions.Get(r, SessionName)
+	if _, err := r.Cookie(SessionName); err == nil {
+		v.session, _ = s.Sessions.Get(r, SessionName)
+	}
 	if v.session == nil {
-		v.session = sessions.NewSession(s.Sessions, SessionName)
+		v.session = s.newSession()
 	}
 	v.cartToken, _ = v.session.Values[keyCart].(string)
 	if uid, ok := v.session.Values[keyUserID].(int64); ok {
@@ -84,10 +86,7 @@ func (s *server) startSession(w http.ResponseWriter, r *http.Request, v *visitor
 	if err := s.Store.MergeCart(r.Context(), v.cartToken, u.ID); err != nil {
 		return err
 	}
-	sess := sessions.NewSession(s.Sessions, SessionName)
-	opts := *s.Sessions.Options
-	sess.Options = &opts
-	sess.IsNew = true
+	sess := s.newSession()
 	sess.Values[keyUserID] = u.ID
 	sess.Values[keyVersion] = u.SessionVersion
 	v.session, v.user, v.cartToken = sess, &u, ""
@@ -105,6 +104,15 @@ func (s *server) endSession(w http.ResponseWriter, r *http.Request, v *visitor) 
 	v.session.Options.MaxAge = -1
 	v.user = nil
 	return v.session.Save(r, w)
+}
+
+// newSession is an empty session with the store's cookie options.
+func (s *server) newSession() *sessions.Session {
+	sess := sessions.NewSession(s.Sessions, SessionName)
+	opts := *s.Sessions.Options
+	sess.Options = &opts
+	sess.IsNew = true
+	return sess
 }
 
 func randomToken() string {

@@ -191,7 +191,7 @@ func whCheckStatusEverywhere(t *testing.T, shop *testShop, c *testClient, id int
 
 // whDrain returns the order changes already published to sub, without waiting: the webhook
 // publishes before it answers, so once its answer is in, every message it sent is too.
-func whDrain(sub *live.Subscription[store.Order]) []store.Order {
+func whDrain(sub *live.Subscription[*store.Order]) []store.Order {
 	var out []store.Order
 	for {
 		select {
@@ -199,7 +199,7 @@ func whDrain(sub *live.Subscription[store.Order]) []store.Order {
 			if !ok {
 				return out
 			}
-			out = append(out, o)
+			out = append(out, *o)
 		default:
 			return out
 		}

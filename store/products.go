@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // Product is an item in the catalogue. Price is in minor units of Currency.
@@ -27,14 +28,47 @@ func scanProduct(scan func(...any) error) (Product, error) {
 	return p, err
 }
 
-// Products lists the active catalogue in a stable order.
+// catalogueCache keeps the active product list with the catalogue version it was read at.
+type catalogueCache struct {
+	mu       sync.Mutex
+	version  int64
+	products []Product
+}
+
+// Products lists the active catalogue in a stable order. The list is kept in memory and read
+// again only when the catalogue's version (moved by triggers on products) changes, which costs
+// one single-row query instead of reading every product. The slice is shared: do not modify it.
 func (db *DB) Products(ctx context.Context) ([]Product, error) {
+	var version int64
+	if err := db.reads.QueryRowContext(ctx, "SELECT version FROM catalogue_version WHERE id = 1").Scan(&version); err != nil {
+		return nil, fmt.Errorf("list products: %w", err)
+	}
+	c := &db.catalogue
+	c.mu.Lock()
+	if c.products != nil && c.version == version {
+		defer c.mu.Unlock()
+		return c.products, nil
+	}
+	c.mu.Unlock()
+	products, err := db.readProducts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// The list read may be newer than version, never older: keeping it under version at worst
+	// reads it once more.
+	c.version, c.products = version, products
+	return products, nil
+}
+
+func (db *DB) readProducts(ctx context.Context) ([]Product, error) {
 	rows, err := db.reads.QueryContext(ctx, "SELECT "+productColumns+" FROM products WHERE active ORDER BY id")
 	if err != nil {
 		return nil, fmt.Errorf("list products: %w", err)
 	}
 	defer rows.Close()
-	var out []Product
+	out := []Product{}
 	for rows.Next() {
 		p, err := scanProduct(rows.Scan)
 		if err != nil {

@@ -23,6 +23,8 @@ type DB struct {
 	reads *stmtCache // prepared statements of the reader pool
 	writs *stmtCache // prepared statements of the writer
 
+	catalogue catalogueCache
+
 	events chan applyRequest // Stripe events waiting for the committer (see events.go)
 	closed chan struct{}
 	wg     sync.WaitGroup
