@@ -1,0 +1,82 @@
+// Command storebench measures the storefront as it runs in production: catalogue throughput next
+// to a bare net/http handler serving the same bytes, durable webhooks per second, webhook-to-SSE
+// latency with many open streams, resident memory and cold start. It builds the storefront,
+// runs it as a child process on a temporary database, prints one table and writes it, with a
+// description of the machine, to BENCHMARKS.md. `make bench` runs it.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// options are the knobs of one run; -quick shrinks them for a smoke check.
+type options struct {
+	out            string
+	duration       time.Duration // catalogue load per server
+	warmup         time.Duration // catalogue load before measuring, not counted
+	conns          int           // concurrent keep-alive connections for the catalogue
+	orders         int           // pending guest orders confirmed by webhooks
+	senders        int           // concurrent webhook senders
+	users          int           // users holding open order streams
+	streamsPerUser int
+	launches       int // cold starts on an existing database
+	workdir        string
+	quick          bool
+}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == bareServerFlag {
+		// The bench re-executes itself as the comparison server, so that both servers are
+		// separate processes under the same conditions.
+		if err := serveBare(os.Args[2:]); err != nil {
+			fmt.Fprintf(os.Stderr, "storebench bare server: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+	var o options
+	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "write the results here too (empty: stdout only; -quick writes only when -out is given)")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "catalogue load per server")
+	flag.IntVar(&o.conns, "conns", 50, "concurrent keep-alive connections for the catalogue load")
+	flag.IntVar(&o.orders, "orders", 6000, "pending orders confirmed by signed webhooks")
+	flag.IntVar(&o.senders, "senders", 32, "concurrent webhook senders")
+	flag.IntVar(&o.users, "users", 200, "users with open order streams (one order each is confirmed)")
+	flag.IntVar(&o.streamsPerUser, "streams-per-user", 5, "open /orders/events streams per user")
+	flag.IntVar(&o.launches, "launches", 5, "cold starts on an existing database (the median is reported)")
+	flag.StringVar(&o.workdir, "workdir", "", "folder for the temporary database (default: the system temp folder unless it is tmpfs)")
+	flag.BoolVar(&o.quick, "quick", false, "short runs with small counts, to check that the bench works")
+	flag.Parse()
+	outSet := false
+	flag.Visit(func(f *flag.Flag) { outSet = outSet || f.Name == "out" })
+	if o.quick {
+		if !outSet {
+			o.out = "" // a smoke check must not overwrite the recorded results
+		}
+		o.duration = min(o.duration, 2*time.Second)
+		o.orders = min(o.orders, 1000)
+		o.users = min(o.users, 20)
+		o.launches = min(o.launches, 3)
+	}
+	o.warmup = min(time.Second, o.duration/5)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintf(os.Stderr, "storebench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// benchStart is when the bench began, for the elapsed time in progress lines.
+var benchStart = time.Now()
+
+// progress tells the person waiting what the bench is doing; results go to stdout.
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "storebench [%5.1fs]: "+format+"\n", append([]any{time.Since(benchStart).Seconds()}, args...)...)
+}
