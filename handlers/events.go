@@ -71,7 +71,10 @@ func (s *server) handleOrderEvents() http.HandlerFunc {
 				o, err := s.Store.OrderBySession(ctx, sessionID)
 				return []store.Order{o}, err
 			}
-			view = func(o store.Order) templ.Component { return components.StatusPanel(orderView(o)) }
+			view = func(o store.Order) templ.Component {
+				ov := orderView(o)
+				return templ.Join(components.StatusPanel(ov), components.SuccessDetails(ov, true))
+			}
 		} else {
 			if v.user == nil {
 				refuseStream(w)

@@ -149,6 +149,8 @@ func (s *Simulator) routes() http.Handler {
 	mux.HandleFunc("POST /dev/refund/{id}", s.handleDevRefund)
 	mux.HandleFunc("POST /dev/expire/{id}", s.handleDevExpire)
 	mux.Handle("GET /static/", staticHandler())
+	// Browsers ask for a favicon on every page; answer it rather than log a 404 each time.
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := s.db.PingContext(r.Context()); err != nil {
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
