@@ -3,23 +3,49 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/a-h/templ"
 
 	"storefront/components"
 	"storefront/store"
 )
 
+// gridCache holds the product grid rendered for one catalogue version: the grid is the same
+// for every visitor, and rendering it is most of the home page's cost.
+type gridCache struct {
+	mu      sync.Mutex
+	version int64
+	html    templ.Component
+}
+
 func (s *server) handleCatalogue() http.HandlerFunc {
+	var cache gridCache
 	return func(w http.ResponseWriter, r *http.Request) {
-		products, err := s.Store.Products(r.Context())
+		products, version, err := s.Store.Catalogue(r.Context())
 		if err != nil {
 			s.serverError(w, r, err)
 			return
 		}
-		views := make([]components.Product, len(products))
-		for i, p := range products {
-			views[i] = productView(p)
+		cache.mu.Lock()
+		grid := cache.html
+		if grid == nil || cache.version != version {
+			views := make([]components.Product, len(products))
+			for i, p := range products {
+				views[i] = productView(p)
+			}
+			var b strings.Builder
+			if err := components.ProductGrid(views).Render(r.Context(), &b); err != nil {
+				cache.mu.Unlock()
+				s.serverError(w, r, err)
+				return
+			}
+			grid = templ.Raw(b.String())
+			cache.version, cache.html = version, grid
 		}
-		s.render(w, r, http.StatusOK, components.Catalogue(s.page(r.Context(), s.visit(r), ""), views))
+		cache.mu.Unlock()
+		s.render(w, r, http.StatusOK, components.Catalogue(s.page(r.Context(), s.visit(r), ""), grid))
 	}
 }
 

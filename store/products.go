@@ -39,27 +39,34 @@ type catalogueCache struct {
 // again only when the catalogue's version (moved by triggers on products) changes, which costs
 // one single-row query instead of reading every product. The slice is shared: do not modify it.
 func (db *DB) Products(ctx context.Context) ([]Product, error) {
+	products, _, err := db.Catalogue(ctx)
+	return products, err
+}
+
+// Catalogue is Products with the catalogue version it reflects: whatever is derived from the
+// list (a rendered page, say) stays valid while the version does.
+func (db *DB) Catalogue(ctx context.Context) ([]Product, int64, error) {
 	var version int64
 	if err := db.reads.QueryRowContext(ctx, "SELECT version FROM catalogue_version WHERE id = 1").Scan(&version); err != nil {
-		return nil, fmt.Errorf("list products: %w", err)
+		return nil, 0, fmt.Errorf("list products: %w", err)
 	}
 	c := &db.catalogue
 	c.mu.Lock()
 	if c.products != nil && c.version == version {
 		defer c.mu.Unlock()
-		return c.products, nil
+		return c.products, version, nil
 	}
 	c.mu.Unlock()
 	products, err := db.readProducts(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// The list read may be newer than version, never older: keeping it under version at worst
 	// reads it once more.
 	c.version, c.products = version, products
-	return products, nil
+	return products, version, nil
 }
 
 func (db *DB) readProducts(ctx context.Context) ([]Product, error) {
