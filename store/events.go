@@ -80,18 +80,34 @@ type applyResult struct {
 func (db *DB) ApplyEvent(ctx context.Context, ev Event) (EventResult, error) {
 	req := applyRequest{ev: ev, done: make(chan applyResult, 1)}
 	select {
+	case <-db.closed:
+		return EventResult{}, fmt.Errorf("apply event %s: %w", ev.ID, ErrClosed)
+	default:
+	}
+	select {
 	case db.events <- req:
 	case <-db.closed:
 		return EventResult{}, fmt.Errorf("apply event %s: %w", ev.ID, ErrClosed)
 	case <-ctx.Done():
 		return EventResult{}, fmt.Errorf("apply event %s: %w", ev.ID, ctx.Err())
 	}
-	select {
-	case r := <-req.done:
+	result := func(r applyResult) (EventResult, error) {
 		if r.err != nil {
 			return EventResult{}, fmt.Errorf("apply event %s: %w", ev.ID, r.err)
 		}
 		return r.res, nil
+	}
+	select {
+	case r := <-req.done:
+		return result(r)
+	case <-db.stopped:
+		// The committer has exited: it answered this request before leaving, or never saw it.
+		select {
+		case r := <-req.done:
+			return result(r)
+		default:
+			return EventResult{}, fmt.Errorf("apply event %s: %w", ev.ID, ErrClosed)
+		}
 	case <-ctx.Done():
 		// The event may still commit; Stripe's retry will then find it a duplicate.
 		return EventResult{}, fmt.Errorf("apply event %s: %w", ev.ID, ctx.Err())
@@ -101,6 +117,7 @@ func (db *DB) ApplyEvent(ctx context.Context, ev Event) (EventResult, error) {
 // commitEvents is the committer goroutine: it applies waiting events in groups until Close.
 func (db *DB) commitEvents() {
 	defer db.wg.Done()
+	defer close(db.stopped)
 	batch := make([]applyRequest, 0, maxEventBatch)
 	for {
 		select {

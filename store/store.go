@@ -25,9 +25,10 @@ type DB struct {
 
 	catalogue catalogueCache
 
-	events chan applyRequest // Stripe events waiting for the committer (see events.go)
-	closed chan struct{}
-	wg     sync.WaitGroup
+	events  chan applyRequest // Stripe events waiting for the committer (see events.go)
+	closed  chan struct{}     // closed by Close
+	stopped chan struct{}     // closed when the committer has exited
+	wg      sync.WaitGroup
 
 	// Now is the clock used for every timestamp the store writes; tests replace it.
 	Now func() time.Time
@@ -61,7 +62,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	write.SetConnMaxLifetime(0)
 
 	db := &DB{write: write, writs: newStmtCache(write), Now: time.Now,
-		events: make(chan applyRequest, maxEventBatch), closed: make(chan struct{})}
+		events: make(chan applyRequest, maxEventBatch), closed: make(chan struct{}), stopped: make(chan struct{})}
 	if err := db.migrate(ctx); err != nil {
 		write.Close()
 		return nil, err

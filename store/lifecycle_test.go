@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"testing"
+	"time"
 )
 
 // The in-memory product list must follow changes made behind the store's back, such as an
@@ -25,5 +27,27 @@ func TestProductsFollowDirectChanges(t *testing.T) {
 	}
 	if got := after[0]; got.Price != 999 || got.Name != "Renamed" {
 		t.Errorf("first product = %q at %d, want the direct change (Renamed at 999)", got.Name, got.Price)
+	}
+}
+
+// After Close, ApplyEvent must answer at once (an error, so the webhook answers 500 and Stripe
+// retries) rather than wait for a committer that has stopped.
+func TestApplyEventAfterClose(t *testing.T) {
+	for range 50 {
+		db := mustOpenDB(t)
+		db.Close()
+		done := make(chan error, 1)
+		go func() {
+			_, err := db.ApplyEvent(context.Background(), Event{ID: "evt_late", Type: "charge.updated", Payload: []byte("{}")})
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if !errors.Is(err, ErrClosed) {
+				t.Fatalf("ApplyEvent after Close = %v, want ErrClosed", err)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatal("ApplyEvent after Close did not return")
+		}
 	}
 }
