@@ -75,13 +75,11 @@ func (s *server) errorPage(w http.ResponseWriter, r *http.Request, status int, t
 func (s *server) serverError(w http.ResponseWriter, r *http.Request, err error) {
 	s.Logger.Error("request failed", "error", err, "method", r.Method, "path", r.URL.Path)
 	msg := "Something went wrong on our side. Nothing was charged; please try again in a moment."
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if wantsJSON(r) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusInternalServerError)
-		w.Write([]byte(`{"error":"` + msg + `"}` + "\n"))
+		s.writeJSON(w, r, http.StatusInternalServerError, map[string]string{"error": msg})
 		return
 	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusInternalServerError)
 	w.Write([]byte(msg + "\n"))
 }

@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer cancel()
 	gatewayCfg := payments.Config{SecretKey: cfg.stripeSecret, PublishableKey: cfg.stripePublic, APIBase: cfg.apiBase, MaxRetries: 2}
 	webhookSecrets := cfg.webhookSecret
-	simDone := make(chan error, 1)
+	var simDone chan error // nil without the simulator: receiving from it waits for ever
 	if cfg.simulated() {
 		if len(webhookSecrets) == 0 {
 			webhookSecrets = []string{randomSecret("whsec_")}
@@ -79,12 +79,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return fmt.Errorf("checkout simulator: %w", err)
 		}
+		simDone = make(chan error, 1)
 		go func() { simDone <- sim.Run(ctx) }()
 		gatewayCfg = payments.Config{SecretKey: "sk_test_simulator", PublishableKey: "pk_test_simulator",
 			APIBase: sim.URL(), CheckoutOrigin: sim.URL(), MaxRetries: 2}
 		logger.Info("payments are simulated: no Stripe account needed", "simulator", sim.URL(), "webhooks_to", webhookURL)
 	} else {
-		simDone <- nil
 		mode := "stripe"
 		if cfg.apiBase != "" {
 			mode = "stripe api at " + cfg.apiBase
@@ -126,10 +126,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case err := <-serveErr:
 		return fmt.Errorf("serve: %w", err)
 	case err := <-simDone:
-		if err != nil {
-			return fmt.Errorf("checkout simulator: %w", err)
+		simDone = nil // it has stopped; nothing more to wait for
+		if ctx.Err() == nil {
+			return fmt.Errorf("checkout simulator stopped: %v", err)
 		}
-		<-ctx.Done()
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
@@ -138,7 +138,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer scancel()
 	err = srv.Shutdown(sctx)
 	cancel()
-	if cfg.simulated() {
+	if simDone != nil {
 		<-simDone
 	}
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {

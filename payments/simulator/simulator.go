@@ -72,9 +72,6 @@ func New(cfg Config) (*Simulator, error) {
 // URL is the base URL to give stripe-go, e.g. "http://127.0.0.1:12180".
 func (s *Simulator) URL() string { return s.baseURL }
 
-// Handler serves the API, the hosted payment pages, the dev page and the static files.
-func (s *Simulator) Handler() http.Handler { return s.handler }
-
 func (s *Simulator) now() time.Time { return s.cfg.Now() }
 
 func (s *Simulator) payURL(id string) string { return s.baseURL + "/c/pay/" + id }
