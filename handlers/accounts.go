@@ -30,7 +30,7 @@ var dummyHash = []byte("$2a$10$4Ay0/0VhSyf28u3a86/9TOUqaqqwyhIBPsXscRL05lAvIK6M3
 
 func (s *server) handleSignupForm() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		v := s.visit(r)
+		v := s.visitorOf(r)
 		if v.user != nil {
 			http.Redirect(w, r, "/", http.StatusSeeOther)
 			return
@@ -41,7 +41,7 @@ func (s *server) handleSignupForm() http.HandlerFunc {
 
 func (s *server) handleSignup() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		v := s.visit(r)
+		v := s.visitorOf(r)
 		email, emailErr := normaliseEmail(r.PostFormValue("email"))
 		password := r.PostFormValue("password")
 		f := components.AuthForm{Email: r.PostFormValue("email"), Next: r.PostFormValue("next"), EmailError: emailErr}
@@ -83,7 +83,7 @@ func (s *server) handleSignup() http.HandlerFunc {
 
 func (s *server) handleLoginForm() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		v := s.visit(r)
+		v := s.visitorOf(r)
 		next := r.URL.Query().Get("next")
 		if v.user != nil {
 			http.Redirect(w, r, localPath(next), http.StatusSeeOther)
@@ -95,7 +95,7 @@ func (s *server) handleLoginForm() http.HandlerFunc {
 
 func (s *server) handleLogin() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		v := s.visit(r)
+		v := s.visitorOf(r)
 		email, _ := normaliseEmail(r.PostFormValue("email"))
 		password := r.PostFormValue("password")
 		f := components.AuthForm{Email: r.PostFormValue("email"), Next: r.PostFormValue("next")}
@@ -140,7 +140,7 @@ func (s *server) handleLogin() http.HandlerFunc {
 
 func (s *server) handleLogout() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		v := s.visit(r)
+		v := s.visitorOf(r)
 		if err := s.endSession(w, r, v); err != nil {
 			s.serverError(w, r, err)
 			return
@@ -163,7 +163,7 @@ func (s *server) renderAuth(w http.ResponseWriter, r *http.Request, status int, 
 		s.render(w, r, status, form)
 		return
 	}
-	s.render(w, r, status, page(s.page(r.Context(), s.visit(r), title), f))
+	s.render(w, r, status, page(s.page(r.Context(), s.visitorOf(r), title), f))
 }
 
 // normaliseEmail trims and lower-cases an address and checks that it is one; the second result

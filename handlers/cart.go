@@ -17,7 +17,7 @@ const cartUpdated = `{"cart-updated":{"target":"body"}}`
 
 func (s *server) handleCart() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		v := s.visit(r)
+		v := s.visitorOf(r)
 		c, err := s.Store.Cart(r.Context(), v.cartRef())
 		if err != nil {
 			s.serverError(w, r, err)
@@ -30,7 +30,7 @@ func (s *server) handleCart() http.HandlerFunc {
 
 func (s *server) handleCartBadge() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		n, err := s.Store.CartCount(r.Context(), s.visit(r).cartRef())
+		n, err := s.Store.CartCount(r.Context(), s.visitorOf(r).cartRef())
 		if err != nil {
 			s.serverError(w, r, err)
 			return
@@ -51,7 +51,7 @@ func parseQuantity(raw string, lo int) (int, string) {
 
 func (s *server) handleAddToCart() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		v := s.visit(r)
+		v := s.visitorOf(r)
 		productID, err := strconv.ParseInt(r.PostFormValue("product_id"), 10, 64)
 		if err != nil || productID <= 0 {
 			s.errorPage(w, r, http.StatusBadRequest, "Product not available", "That product is not available.")
@@ -109,7 +109,7 @@ func (s *server) addToCartRefused(w http.ResponseWriter, r *http.Request, v *vis
 
 func (s *server) handleSetCartQuantity() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		v := s.visit(r)
+		v := s.visitorOf(r)
 		productID, err := strconv.ParseInt(r.PathValue("product_id"), 10, 64)
 		if err != nil {
 			s.notFound(w, r)

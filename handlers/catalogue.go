@@ -45,7 +45,7 @@ func (s *server) handleCatalogue() http.HandlerFunc {
 			cache.version, cache.html = version, grid
 		}
 		cache.mu.Unlock()
-		s.render(w, r, http.StatusOK, components.Catalogue(s.page(r.Context(), s.visit(r), ""), grid))
+		s.render(w, r, http.StatusOK, components.Catalogue(s.page(r.Context(), s.visitorOf(r), ""), grid))
 	}
 }
 
@@ -61,6 +61,6 @@ func (s *server) handleProduct() http.HandlerFunc {
 			return
 		}
 		form := components.AddForm{ProductID: p.ID, Quantity: "1"}
-		s.render(w, r, http.StatusOK, components.ProductPage(s.page(r.Context(), s.visit(r), p.Name), productView(p), form))
+		s.render(w, r, http.StatusOK, components.ProductPage(s.page(r.Context(), s.visitorOf(r), p.Name), productView(p), form))
 	}
 }

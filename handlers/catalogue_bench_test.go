@@ -29,7 +29,7 @@ func benchCatalogueHandler(b *testing.B) http.Handler {
 	base, _ := url.Parse("http://localhost:8000")
 	h := NewServer(Deps{
 		Store:          db,
-		Checkout:       &fakeCheckout{},
+		Payments:       &fakeCheckout{},
 		Sessions:       cookies,
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		BaseURL:        base,

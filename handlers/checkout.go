@@ -15,7 +15,7 @@ const checkoutUnavailable = "We could not reach our payment provider, so nothing
 
 func (s *server) handleConfig() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s.writeJSON(w, r, http.StatusOK, map[string]string{"publicKey": s.Checkout.PublishableKey()})
+		s.writeJSON(w, r, http.StatusOK, map[string]string{"publicKey": s.Payments.PublishableKey()})
 	}
 }
 
@@ -24,7 +24,7 @@ func (s *server) handleConfig() http.HandlerFunc {
 // body is read, so a forged price or amount field has no effect.
 func (s *server) handleCreateCheckoutSession() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		v := s.visit(r)
+		v := s.visitorOf(r)
 		ctx := r.Context()
 		o, reused, err := s.Store.PrepareOrder(ctx, v.cartRef())
 		if errors.Is(err, store.ErrEmptyCart) {
@@ -53,7 +53,7 @@ func (s *server) handleCreateCheckoutSession() http.HandlerFunc {
 		for _, it := range o.Items {
 			req.Items = append(req.Items, payments.LineItem{Name: it.Name, UnitAmount: it.UnitAmount, Quantity: int64(it.Quantity)})
 		}
-		cs, err := s.Checkout.CreateCheckoutSession(ctx, req)
+		cs, err := s.Payments.CreateCheckoutSession(ctx, req)
 		if err != nil {
 			s.Logger.Error("create checkout session", "error", err, "order_id", o.ID, "stripe_request_id", payments.RequestID(err))
 			// Only the request that created the order may fail it: a concurrent retry of the same
@@ -70,7 +70,7 @@ func (s *server) handleCreateCheckoutSession() http.HandlerFunc {
 		if errors.Is(err, store.ErrConflict) {
 			// A concurrent attempt at this order failed and marked it failed: close the session
 			// so that it cannot be paid, and let the shopper try again with a fresh order.
-			if xerr := s.Checkout.ExpireCheckoutSession(context.WithoutCancel(ctx), cs.ID); xerr != nil {
+			if xerr := s.Payments.ExpireCheckoutSession(context.WithoutCancel(ctx), cs.ID); xerr != nil {
 				s.Logger.Error("expire orphaned checkout session", "error", xerr, "order_id", o.ID, "session_id", cs.ID)
 			}
 			s.errorPage(w, r, http.StatusBadGateway, "Checkout is unavailable", checkoutUnavailable)
@@ -102,7 +102,7 @@ func (s *server) checkoutStarted(w http.ResponseWriter, r *http.Request, session
 // A user's order is shown only to that user; a guest's to whoever holds the session id.
 func (s *server) handleSuccess() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		v := s.visit(r)
+		v := s.visitorOf(r)
 		sessionID := r.URL.Query().Get("session_id")
 		o, ok := s.orderForSession(w, r, v, sessionID)
 		if !ok {
@@ -139,6 +139,6 @@ func (s *server) orderForSession(w http.ResponseWriter, r *http.Request, v *visi
 
 func (s *server) handleCancelled() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s.render(w, r, http.StatusOK, components.CancelledPage(s.page(r.Context(), s.visit(r), "Checkout cancelled")))
+		s.render(w, r, http.StatusOK, components.CancelledPage(s.page(r.Context(), s.visitorOf(r), "Checkout cancelled")))
 	}
 }

@@ -18,27 +18,19 @@ import (
 const (
 	heartbeatEvery = 15 * time.Second
 	reconnectAfter = 2 * time.Second
-	feedBuffer     = 8
+	streamBuffer   = 8 // messages a stream may fall behind before it is dropped
 )
 
-// Feed carries committed order changes to the pages watching them: a user's orders page, and
-// the success page of one checkout session (which is how guests watch theirs).
-type Feed struct {
-	broker *live.Broker[*store.Order]
-}
-
-// NewFeed returns an empty feed.
-func NewFeed() *Feed { return &Feed{broker: live.NewBroker[*store.Order](feedBuffer)} }
-
-// PublishOrder sends a changed order to its owner's streams and its checkout session's streams.
-func (f *Feed) PublishOrder(o store.Order) {
-	// Subscribers share one copy and only read it.
+// publishOrder sends a committed order change to its owner's streams and to the streams of its
+// checkout session (the success page, which is how guests watch theirs). Subscribers share one
+// copy and only read it.
+func (s *server) publishOrder(o store.Order) {
 	p := &o
 	if o.UserID != 0 {
-		f.broker.Publish(userTopic(o.UserID), p)
+		s.Broker.Publish(userTopic(o.UserID), p)
 	}
 	if o.CheckoutSessionID != "" {
-		f.broker.Publish(sessionTopic(o.CheckoutSessionID), p)
+		s.Broker.Publish(sessionTopic(o.CheckoutSessionID), p)
 	}
 }
 
@@ -70,7 +62,7 @@ func (s *server) handleOrderEvents() http.HandlerFunc {
 				if !ok {
 					return // dropped for falling behind: the browser reconnects and resyncs
 				}
-				if err := onFreshStack(func() error { return st.send(*o) }); err != nil {
+				if err := onFreshStack(func() error { return s.send(st, *o) }); err != nil {
 					return
 				}
 			case <-heartbeat.C:
@@ -86,38 +78,29 @@ func (s *server) handleOrderEvents() http.HandlerFunc {
 	}
 }
 
-// orderStream is one open event stream.
+// orderStream is one open event stream: what it watches, how it shows an order, and the
+// connection it writes to.
 type orderStream struct {
-	sub   *live.Subscription[*store.Order]
-	send  func(orders ...store.Order) error // render orders and send them as one message
-	write func(b []byte) error              // write raw SSE bytes and flush
+	sub      *live.Subscription[*store.Order]
+	view     func(store.Order) templ.Component // how the page shows one order
+	snapshot func(context.Context) ([]store.Order, error)
+	cart     store.CartRef // whose cart badge to refresh when an order is paid
+	ctx      context.Context
+	w        http.ResponseWriter
+	rc       *http.ResponseController
 }
 
 // openStream checks who may watch what, subscribes, and sends the current state. It answers
 // the request itself and returns nil when there is no stream to run.
 func (s *server) openStream(w http.ResponseWriter, r *http.Request) *orderStream {
-	v := s.visit(r)
-	ctx := r.Context()
-	var (
-		topic    string
-		snapshot func(context.Context) ([]store.Order, error)
-		view     func(store.Order) templ.Component
-	)
+	v := s.visitorOf(r)
+	var st *orderStream
 	if sessionID := r.URL.Query().Get("session_id"); sessionID != "" {
-		o, err := s.Store.OrderBySession(ctx, sessionID)
-		if err != nil || (o.UserID != 0 && (v.user == nil || v.user.ID != o.UserID)) {
+		st = s.checkoutStream(r.Context(), v, sessionID)
+		if st == nil {
 			refuseStream(w)
 			s.writeJSON(w, r, http.StatusNotFound, map[string]string{"error": "no such checkout"})
 			return nil
-		}
-		topic = sessionTopic(sessionID)
-		snapshot = func(ctx context.Context) ([]store.Order, error) {
-			o, err := s.Store.OrderBySession(ctx, sessionID)
-			return []store.Order{o}, err
-		}
-		view = func(o store.Order) templ.Component {
-			ov := orderView(o)
-			return templ.Join(components.StatusPanel(ov), components.SuccessDetails(ov, true))
 		}
 	} else {
 		if v.user == nil {
@@ -125,65 +108,93 @@ func (s *server) openStream(w http.ResponseWriter, r *http.Request) *orderStream
 			s.writeJSON(w, r, http.StatusUnauthorized, map[string]string{"error": "log in to follow your orders"})
 			return nil
 		}
-		userID := v.user.ID
-		topic = userTopic(userID)
-		snapshot = func(ctx context.Context) ([]store.Order, error) {
-			return s.Store.OrdersForUser(ctx, userID, ordersShown)
-		}
-		view = func(o store.Order) templ.Component { return components.OrderRow(orderView(o)) }
+		st = s.userStream(v.user.ID)
 	}
+	st.ctx, st.w, st.rc, st.cart = r.Context(), w, http.NewResponseController(w), v.cartRef()
 
 	// Subscribe before reading the snapshot, so that no change falls between the two.
-	st := &orderStream{sub: s.Feed.broker.Subscribe(topic)}
-	orders, err := snapshot(ctx)
+	orders, err := st.snapshot(st.ctx)
 	if err != nil {
 		st.sub.Close()
 		refuseStream(w)
 		s.serverError(w, r, err)
 		return nil
 	}
-
-	rc := http.NewResponseController(w)
-	rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
+	st.rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	st.write = func(b []byte) error {
-		if _, err := w.Write(b); err != nil {
-			return err
-		}
-		return rc.Flush()
-	}
-	// Each message is rendered and framed in pooled buffers and written with one call:
-	// net/http already buffers the connection, and an idle stream should hold no buffers.
-	cart := v.cartRef()
-	st.send = func(orders ...store.Order) error {
-		msg, frame := buffers.Get().(*bytes.Buffer), buffers.Get().(*bytes.Buffer)
-		msg.Reset()
-		frame.Reset()
-		defer buffers.Put(msg)
-		defer buffers.Put(frame)
-		for _, o := range orders {
-			if err := view(o).Render(ctx, msg); err != nil {
-				return err
-			}
-		}
-		if len(orders) > 0 && orders[len(orders)-1].Status == store.StatusPaid {
-			// Paying empties the cart: refresh the nav badge of the page too.
-			if n, err := s.Store.CartCount(ctx, cart); err == nil {
-				components.CartBadgeOOB(n).Render(ctx, msg)
-			}
-		}
-		writeEvent(frame, msg.Bytes())
-		return st.write(frame.Bytes())
-	}
-	if st.write([]byte("retry: "+strconv.Itoa(int(reconnectAfter.Milliseconds()))+"\n\n")) != nil || st.send(orders...) != nil {
+	if st.write([]byte("retry: "+strconv.Itoa(int(reconnectAfter.Milliseconds()))+"\n\n")) != nil || s.send(st, orders...) != nil {
 		st.sub.Close()
 		return nil
 	}
 	return st
+}
+
+// checkoutStream watches one checkout's status panel, for the success page. A user's order is
+// shown only to that user; a guest's to whoever holds the session id. It returns nil when the
+// visitor may not watch it.
+func (s *server) checkoutStream(ctx context.Context, v *visitor, sessionID string) *orderStream {
+	o, err := s.Store.OrderBySession(ctx, sessionID)
+	if err != nil || (o.UserID != 0 && (v.user == nil || v.user.ID != o.UserID)) {
+		return nil
+	}
+	return &orderStream{
+		sub: s.Broker.Subscribe(sessionTopic(sessionID)),
+		snapshot: func(ctx context.Context) ([]store.Order, error) {
+			o, err := s.Store.OrderBySession(ctx, sessionID)
+			return []store.Order{o}, err
+		},
+		view: func(o store.Order) templ.Component {
+			ov := orderView(o)
+			return templ.Join(components.StatusPanel(ov), components.SuccessDetails(ov, true))
+		},
+	}
+}
+
+// userStream watches a user's orders, for the orders page: each message is an order row.
+func (s *server) userStream(userID int64) *orderStream {
+	return &orderStream{
+		sub: s.Broker.Subscribe(userTopic(userID)),
+		snapshot: func(ctx context.Context) ([]store.Order, error) {
+			return s.Store.OrdersForUser(ctx, userID, ordersShown)
+		},
+		view: func(o store.Order) templ.Component { return components.OrderRow(orderView(o)) },
+	}
+}
+
+// write writes raw SSE bytes and flushes them to the browser.
+func (st *orderStream) write(b []byte) error {
+	if _, err := st.w.Write(b); err != nil {
+		return err
+	}
+	return st.rc.Flush()
+}
+
+// send renders orders and sends them as one message. Each message is rendered and framed in
+// pooled buffers and written with one call: net/http already buffers the connection, and an
+// idle stream should hold no buffers.
+func (s *server) send(st *orderStream, orders ...store.Order) error {
+	msg, frame := buffers.Get().(*bytes.Buffer), buffers.Get().(*bytes.Buffer)
+	msg.Reset()
+	frame.Reset()
+	defer buffers.Put(msg)
+	defer buffers.Put(frame)
+	for _, o := range orders {
+		if err := st.view(o).Render(st.ctx, msg); err != nil {
+			return err
+		}
+	}
+	if len(orders) > 0 && orders[len(orders)-1].Status == store.StatusPaid {
+		// Paying empties the cart: refresh the nav badge of the page too.
+		if n, err := s.Store.CartCount(st.ctx, st.cart); err == nil {
+			components.CartBadgeOOB(n).Render(st.ctx, msg)
+		}
+	}
+	writeEvent(frame, msg.Bytes())
+	return st.write(frame.Bytes())
 }
 
 // onFreshStack runs fn on a short-lived goroutine and waits for it (see handleOrderEvents).

@@ -428,7 +428,7 @@ func startEventsTestServer(t *testing.T, shop *testShop) (base string, srv *http
 	done = make(chan struct{})
 	srv = &http.Server{
 		Handler: NewServer(Deps{
-			Store: shop.db, Checkout: shop.fake, Feed: shop.feed, Sessions: cookies,
+			Store: shop.db, Payments: shop.fake, Broker: shop.broker, Sessions: cookies,
 			Logger:  slog.New(slog.NewTextHandler(shop.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 			BaseURL: baseURL, WebhookSecrets: []string{testSecret}, Done: done,
 		}),

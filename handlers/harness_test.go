@@ -20,6 +20,7 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"storefront/live"
 	"storefront/payments"
 	"storefront/store"
 )
@@ -32,9 +33,9 @@ type testShop struct {
 	t        *testing.T
 	srv      *httptest.Server
 	db       *store.DB
-	checkout Checkout
+	checkout PaymentGateway
 	fake     *fakeCheckout // nil when a real gateway is used
-	feed     *Feed
+	broker   *live.Broker[*store.Order]
 	logs     *syncBuffer
 	done     chan struct{}
 }
@@ -42,7 +43,7 @@ type testShop struct {
 type shopOption func(*Deps)
 
 // withCheckout replaces the fake payment provider, e.g. by a gateway to stripe-mock.
-func withCheckout(c Checkout) shopOption { return func(d *Deps) { d.Checkout = c } }
+func withCheckout(c PaymentGateway) shopOption { return func(d *Deps) { d.Payments = c } }
 
 func newTestShop(t *testing.T, opts ...shopOption) *testShop {
 	t.Helper()
@@ -51,13 +52,13 @@ func newTestShop(t *testing.T, opts ...shopOption) *testShop {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	s := &testShop{t: t, db: db, fake: &fakeCheckout{}, feed: NewFeed(), logs: &syncBuffer{}, done: make(chan struct{})}
+	s := &testShop{t: t, db: db, fake: &fakeCheckout{}, broker: live.NewBroker[*store.Order](streamBuffer), logs: &syncBuffer{}, done: make(chan struct{})}
 	cookies := sessions.NewCookieStore([]byte("0123456789abcdef0123456789abcdef"), []byte("abcdef0123456789abcdef0123456789"))
 	cookies.Options = &sessions.Options{Path: "/", MaxAge: 3600, HttpOnly: true, SameSite: http.SameSiteLaxMode}
 	d := Deps{
 		Store:          db,
-		Checkout:       s.fake,
-		Feed:           s.feed,
+		Payments:       s.fake,
+		Broker:         s.broker,
 		Sessions:       cookies,
 		Logger:         slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		WebhookSecrets: []string{testSecret},
@@ -66,10 +67,10 @@ func newTestShop(t *testing.T, opts ...shopOption) *testShop {
 	for _, o := range opts {
 		o(&d)
 	}
-	if d.Checkout != Checkout(s.fake) {
+	if d.Payments != PaymentGateway(s.fake) {
 		s.fake = nil
 	}
-	s.checkout = d.Checkout
+	s.checkout = d.Payments
 	s.srv = httptest.NewUnstartedServer(nil)
 	s.srv.Start()
 	d.BaseURL, _ = url.Parse(s.srv.URL)

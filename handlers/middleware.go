@@ -54,7 +54,7 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 func (s *server) securityHeaders(next http.Handler) http.Handler {
 	csp := "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 		"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; " +
-		"form-action 'self' " + s.Checkout.CheckoutOrigin()
+		"form-action 'self' " + s.Payments.CheckoutOrigin()
 	// The values are built once and assigned directly: this runs on every response.
 	headers := map[string][]string{
 		"Content-Security-Policy":    {csp},

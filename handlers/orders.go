@@ -35,7 +35,7 @@ type orderItemJSON struct {
 // requireUser returns the logged-in user, or answers itself: a login redirect that comes back
 // here for pages, 401 for JSON, and reports false.
 func (s *server) requireUser(w http.ResponseWriter, r *http.Request) (*visitor, bool) {
-	v := s.visit(r)
+	v := s.visitorOf(r)
 	if v.user != nil {
 		return v, true
 	}

@@ -67,7 +67,7 @@ func (s *server) errorPage(w http.ResponseWriter, r *http.Request, status int, t
 		s.render(w, r, status, components.CheckoutError(message))
 		return
 	}
-	v := s.visit(r)
+	v := s.visitorOf(r)
 	s.render(w, r, status, components.ErrorPage(s.page(r.Context(), v, title), status, message))
 }
 

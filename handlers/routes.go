@@ -2,33 +2,36 @@ package handlers
 
 import "net/http"
 
-// routes lists every route the shop serves: the whole HTTP surface at a glance.
+// routes lists every route the shop serves: the whole HTTP surface at a glance. Pages load the
+// visitor (session and user) first; the webhook, health check and assets need no visitor.
 func (s *server) routes(mux *http.ServeMux) {
-	mux.Handle("GET /{$}", s.handleCatalogue())
-	mux.Handle("GET /products/{slug}", s.handleProduct())
+	page := s.withVisitor
+	mux.Handle("GET /{$}", page(s.handleCatalogue()))
+	mux.Handle("GET /products/{slug}", page(s.handleProduct()))
 
-	mux.Handle("GET /signup", s.handleSignupForm())
-	mux.Handle("POST /signup", s.handleSignup())
-	mux.Handle("GET /login", s.handleLoginForm())
-	mux.Handle("POST /login", s.handleLogin())
-	mux.Handle("POST /logout", s.handleLogout())
+	mux.Handle("GET /signup", page(s.handleSignupForm()))
+	mux.Handle("POST /signup", page(s.handleSignup()))
+	mux.Handle("GET /login", page(s.handleLoginForm()))
+	mux.Handle("POST /login", page(s.handleLogin()))
+	mux.Handle("POST /logout", page(s.handleLogout()))
 
-	mux.Handle("GET /cart", s.handleCart())
-	mux.Handle("GET /cart/badge", s.handleCartBadge())
-	mux.Handle("POST /cart/items", s.handleAddToCart())
-	mux.Handle("POST /cart/items/{product_id}", s.handleSetCartQuantity())
+	mux.Handle("GET /cart", page(s.handleCart()))
+	mux.Handle("GET /cart/badge", page(s.handleCartBadge()))
+	mux.Handle("POST /cart/items", page(s.handleAddToCart()))
+	mux.Handle("POST /cart/items/{product_id}", page(s.handleSetCartQuantity()))
 
 	mux.Handle("GET /config/", s.handleConfig())
-	mux.Handle("POST /create-checkout-session/", s.handleCreateCheckoutSession())
-	mux.Handle("GET /success/", s.handleSuccess())
-	mux.Handle("GET /cancelled/", s.handleCancelled())
+	mux.Handle("POST /create-checkout-session/", page(s.handleCreateCheckoutSession()))
+	mux.Handle("GET /success/", page(s.handleSuccess()))
+	mux.Handle("GET /cancelled/", page(s.handleCancelled()))
 	mux.Handle("POST /webhook/", s.handleWebhook())
 
-	mux.Handle("GET /orders", s.handleOrders())
-	mux.Handle("GET /orders/{id}", s.handleOrder())
+	mux.Handle("GET /orders", page(s.handleOrders()))
+	mux.Handle("GET /orders/{id}", page(s.handleOrder()))
+	// The stream reads its visitor itself, on a short-lived goroutine (see handleOrderEvents).
 	mux.Handle("GET /orders/events", s.handleOrderEvents())
 
 	mux.Handle("GET /healthz", s.handleHealth())
 	mux.Handle("GET /assets/", s.handleAssets())
-	mux.Handle("/", s.handleNotFound())
+	mux.Handle("/", page(s.handleNotFound()))
 }

@@ -6,32 +6,36 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync"
 
 	"github.com/gorilla/sessions"
 
+	"storefront/live"
 	"storefront/payments"
 	"storefront/store"
 )
 
-// Checkout is the payment provider as the handlers need it (payments.Gateway in production).
-type Checkout interface {
+// PaymentGateway is the payment provider as the handlers need it (payments.Gateway in production).
+type PaymentGateway interface {
 	CreateCheckoutSession(ctx context.Context, req payments.CheckoutRequest) (payments.CheckoutSession, error)
 	ExpireCheckoutSession(ctx context.Context, id string) error
 	PublishableKey() string
 	CheckoutOrigin() string
 }
 
-// Publisher is told about every order whose status an event changed, after the change is committed.
-type Publisher interface {
-	PublishOrder(o store.Order)
+// Broker carries committed order changes to the event streams watching them. The in-process
+// live.Broker serves one instance of the shop; a broker over PostgreSQL LISTEN/NOTIFY, which
+// re-publishes each instance's commits locally, can serve many.
+type Broker interface {
+	Publish(topic string, o *store.Order)
+	Subscribe(topics ...string) *live.Subscription[*store.Order]
 }
 
 // Deps is everything the server needs.
 type Deps struct {
 	Store          *store.DB
-	Checkout       Checkout
-	Feed           *Feed // live order updates; also the webhook's Publisher unless Publisher is set
-	Publisher      Publisher
+	Payments       PaymentGateway
+	Broker         Broker // nil: an in-process broker
 	Sessions       *sessions.CookieStore
 	Logger         *slog.Logger
 	BaseURL        *url.URL
@@ -43,15 +47,14 @@ type Deps struct {
 type server struct {
 	Deps
 	limiter *loginLimiter
+	// apiVersions remembers the Stripe API versions seen on webhooks, to log each once.
+	apiVersions sync.Map
 }
 
 // NewServer returns the shop's HTTP handler with its middleware.
 func NewServer(d Deps) http.Handler {
-	if d.Feed == nil {
-		d.Feed = NewFeed()
-	}
-	if d.Publisher == nil {
-		d.Publisher = d.Feed
+	if d.Broker == nil {
+		d.Broker = live.NewBroker[*store.Order](streamBuffer)
 	}
 	if d.Done == nil {
 		d.Done = make(chan struct{})

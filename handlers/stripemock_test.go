@@ -192,16 +192,16 @@ func closedPortURL(t *testing.T) string {
 // swappableCheckout lets a test change the payment provider of a running shop, e.g. bring Stripe back up.
 type swappableCheckout struct {
 	mu  sync.Mutex
-	cur Checkout
+	cur PaymentGateway
 }
 
-func (s *swappableCheckout) set(c Checkout) {
+func (s *swappableCheckout) set(c PaymentGateway) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cur = c
 }
 
-func (s *swappableCheckout) get() Checkout {
+func (s *swappableCheckout) get() PaymentGateway {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.cur

@@ -41,12 +41,28 @@ func (v *visitor) cartRef() store.CartRef {
 
 type visitorKey struct{}
 
-// visit reads the session cookie once per request. A cookie whose session version no longer
-// matches the user's (after logout) counts as anonymous.
-func (s *server) visit(r *http.Request) *visitor {
+// withVisitor loads who is asking (the session cookie, and the user it names) once, before the
+// handler runs; handlers read it with visitorOf.
+func (s *server) withVisitor(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := s.loadVisitor(r)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), visitorKey{}, v)))
+	})
+}
+
+// visitorOf returns the visitor withVisitor loaded. Routes that serve no pages (assets, the
+// webhook) skip the middleware; should one of them show a page, such as a 404, the visitor is
+// read then.
+func (s *server) visitorOf(r *http.Request) *visitor {
 	if v, ok := r.Context().Value(visitorKey{}).(*visitor); ok {
 		return v
 	}
+	return s.loadVisitor(r)
+}
+
+// loadVisitor reads the session cookie. A cookie whose session version no longer matches the
+// user's (after logout) counts as anonymous.
+func (s *server) loadVisitor(r *http.Request) *visitor {
 	v := &visitor{}
 	// A missing or undecodable cookie (say, after a key rotation) gives a fresh, empty session.
 	if _, err := r.Cookie(SessionName); err == nil {
@@ -66,7 +82,6 @@ func (s *server) visit(r *http.Request) *visitor {
 			s.Logger.Error("load session user", "error", err)
 		}
 	}
-	*r = *r.WithContext(context.WithValue(r.Context(), visitorKey{}, v))
 	return v
 }
 

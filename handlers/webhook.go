@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"sync"
 
 	"storefront/payments"
 	"storefront/store"
@@ -15,12 +14,10 @@ import (
 // maxWebhookBody is the largest event accepted; Stripe's are a few KiB.
 const maxWebhookBody = 64 << 10
 
-// seenAPIVersions remembers which Stripe API versions have been logged, to log each once.
-var seenAPIVersions sync.Map
-
-// handleWebhook receives Stripe's events: verify the signature, store the event and apply its
-// effect in one transaction, and only then answer 200. Duplicates and unknown types get 200 too,
-// so Stripe stops resending them; a database failure gets 500, so Stripe retries.
+// handleWebhook receives Stripe's events: verify the signature, let payments read what the
+// event means for the shop, record and apply that change in one transaction, and only then
+// answer 200. Duplicates and unknown types get 200 too, so Stripe stops resending them; a
+// database failure gets 500, so Stripe retries.
 func (s *server) handleWebhook() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
@@ -33,7 +30,7 @@ func (s *server) handleWebhook() http.HandlerFunc {
 			s.webhookRefused(w, r, http.StatusBadRequest, "could not read body", err)
 			return
 		}
-		ev, err := payments.ParseWebhook(body, r.Header.Get("Stripe-Signature"), s.WebhookSecrets)
+		ch, err := payments.ParseWebhook(body, r.Header.Get("Stripe-Signature"), s.WebhookSecrets)
 		if errors.Is(err, payments.ErrSignature) {
 			s.webhookRefused(w, r, http.StatusBadRequest, "invalid signature", err)
 			return
@@ -42,29 +39,36 @@ func (s *server) handleWebhook() http.HandlerFunc {
 			s.webhookRefused(w, r, http.StatusBadRequest, "malformed event", err)
 			return
 		}
-		if _, seen := seenAPIVersions.LoadOrStore(ev.APIVersion, true); !seen {
-			level := slog.LevelInfo
-			if ev.APIVersion != payments.APIVersion {
-				level = slog.LevelWarn
-			}
-			s.Logger.Log(r.Context(), level, "stripe events arriving with api version", "api_version", ev.APIVersion,
-				"library_api_version", payments.APIVersion, "note", "only fields stable across versions are read")
-		}
+		s.noteAPIVersion(r.Context(), ch.Event.APIVersion)
 
 		// The transaction must finish even if Stripe hangs up: once committed, it stays committed.
 		ctx := context.WithoutCancel(r.Context())
-		res, err := s.Store.ApplyEvent(ctx, storeEvent(ev, body))
+		res, err := s.Store.ApplyChange(ctx, ch)
 		if err != nil {
-			s.Logger.Error("webhook not stored; Stripe will retry", "error", err, "event_id", ev.ID, "type", ev.Type)
+			s.Logger.Error("webhook not stored; Stripe will retry", "error", err, "event_id", ch.Event.ID, "type", ch.Event.Type)
 			s.writeJSON(w, r, http.StatusInternalServerError, map[string]string{"error": "could not record event"})
 			return
 		}
-		s.logOutcome(ev, res)
+		s.logOutcome(ch.Event, res)
 		if res.Order != nil {
-			s.Publisher.PublishOrder(*res.Order)
+			s.publishOrder(*res.Order)
 		}
-		s.writeJSON(w, r, http.StatusOK, map[string]string{"received": ev.ID, "outcome": string(res.Outcome)})
+		s.writeJSON(w, r, http.StatusOK, map[string]string{"received": ch.Event.ID, "outcome": string(res.Outcome)})
 	}
+}
+
+// noteAPIVersion logs each Stripe API version the first time an event arrives in it: a version
+// newer than stripe-go's is read through the fields that are stable across versions.
+func (s *server) noteAPIVersion(ctx context.Context, version string) {
+	if _, seen := s.apiVersions.LoadOrStore(version, true); seen {
+		return
+	}
+	level := slog.LevelInfo
+	if version != payments.APIVersion {
+		level = slog.LevelWarn
+	}
+	s.Logger.Log(ctx, level, "stripe events arriving with api version", "api_version", version,
+		"library_api_version", payments.APIVersion, "note", "only fields stable across versions are read")
 }
 
 func (s *server) webhookRefused(w http.ResponseWriter, r *http.Request, status int, reason string, err error) {
@@ -72,7 +76,7 @@ func (s *server) webhookRefused(w http.ResponseWriter, r *http.Request, status i
 	s.writeJSON(w, r, status, map[string]string{"error": reason})
 }
 
-func (s *server) logOutcome(ev payments.Event, res store.EventResult) {
+func (s *server) logOutcome(ev store.EventRecord, res store.EventResult) {
 	attrs := []any{"event_id", ev.ID, "type", ev.Type, "outcome", res.Outcome}
 	if res.Order != nil {
 		attrs = append(attrs, "order_id", res.Order.ID, "from", res.From, "to", res.Order.Status)
@@ -88,13 +92,4 @@ func (s *server) logOutcome(ev payments.Event, res store.EventResult) {
 	default:
 		s.Logger.Info("webhook", attrs...)
 	}
-}
-
-func storeEvent(ev payments.Event, payload []byte) store.Event {
-	o := ev.Object
-	return store.Event{ID: ev.ID, Type: ev.Type, APIVersion: ev.APIVersion, Created: ev.Created, Payload: payload,
-		Object: store.EventObject{ID: o.ID, Status: o.Status, PaymentStatus: o.PaymentStatus, AmountTotal: o.AmountTotal,
-			Currency: o.Currency, ClientReferenceID: o.ClientReferenceID, OrderID: o.Metadata["order_id"],
-			PaymentIntent: o.PaymentIntent, CustomerEmail: o.CustomerEmail, AmountRefunded: o.AmountRefunded,
-			Refunded: o.Refunded}}
 }

@@ -73,7 +73,7 @@ func whNewFuzzShop(tb testing.TB) (http.Handler, []whFuzzOrder) {
 	base, _ := url.Parse("http://shop.example.test")
 	h := NewServer(Deps{
 		Store:          db,
-		Checkout:       &fakeCheckout{},
+		Payments:       &fakeCheckout{},
 		Sessions:       cookies,
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 		BaseURL:        base,

@@ -406,7 +406,7 @@ func TestWebhookRefund(t *testing.T) {
 func TestWebhookConcurrentDuplicates(t *testing.T) {
 	shop, raw := newShopWithSecrets(t, testSecret)
 	c, u, o := whShopper(t, shop, "ann@example.com")
-	sub := shop.feed.broker.Subscribe(userTopic(u.ID))
+	sub := shop.broker.Subscribe(userTopic(u.ID))
 	defer sub.Close()
 
 	payload := event("evt_concurrent", "checkout.session.completed", sessionObject(o, "paid"))
@@ -555,7 +555,7 @@ func TestWebhookRefused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			shop, raw := newShopWithSecrets(t, testSecret)
 			c, u, o := whShopper(t, shop, "ann@example.com")
-			sub := shop.feed.broker.Subscribe(userTopic(u.ID))
+			sub := shop.broker.Subscribe(userTopic(u.ID))
 			defer sub.Close()
 
 			res := tt.send(t, shop, o)
@@ -645,7 +645,7 @@ func TestWebhookTrust(t *testing.T) {
 				shop := newTestShop(t)
 				other := shop.client().signup("mallory@example.com")
 				c, u, o := whShopper(t, shop, "ann@example.com")
-				sub := shop.feed.broker.Subscribe(userTopic(u.ID))
+				sub := shop.broker.Subscribe(userTopic(u.ID))
 				defer sub.Close()
 				obj := sessionObject(o, "paid")
 				tt.change(obj, other)
@@ -775,9 +775,9 @@ func TestWebhookPaid(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		shop := newTestShop(t)
 		c, u, o := whShopper(t, shop, "ann@example.com")
-		sub := shop.feed.broker.Subscribe(userTopic(u.ID))
+		sub := shop.broker.Subscribe(userTopic(u.ID))
 		defer sub.Close()
-		guestSub := shop.feed.broker.Subscribe(sessionTopic(o.CheckoutSessionID))
+		guestSub := shop.broker.Subscribe(sessionTopic(o.CheckoutSessionID))
 		defer guestSub.Close()
 
 		if res := c.get("/cart"); strings.Contains(res.body, "Your cart is empty.") {
@@ -839,7 +839,7 @@ func TestWebhookPaid(t *testing.T) {
 	t.Run("OnePublishPerTransition", func(t *testing.T) {
 		shop := newTestShop(t)
 		_, u, o := whShopper(t, shop, "ann@example.com")
-		sub := shop.feed.broker.Subscribe(userTopic(u.ID))
+		sub := shop.broker.Subscribe(userTopic(u.ID))
 		defer sub.Close()
 		steps := []struct {
 			id, typ string

@@ -19,19 +19,19 @@ func BenchmarkApplyEventCompleted(b *testing.B) {
 	}
 	defer db.Close()
 	orders := benchPendingOrders(b, db, b.N)
-	events := make([]Event, len(orders))
+	events := make([]Change, len(orders))
 	for i, o := range orders {
 		events[i] = benchCompletedEvent(o)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		res, err := db.ApplyEvent(ctx, events[i])
+		res, err := db.ApplyChange(ctx, events[i])
 		if err != nil {
 			b.Fatal(err)
 		}
 		if res.Outcome != OutcomeApplied {
-			b.Fatalf("event %s: outcome %s (%s), want applied", events[i].ID, res.Outcome, res.Reason)
+			b.Fatalf("event %s: outcome %s (%s), want applied", events[i].Event.ID, res.Outcome, res.Reason)
 		}
 	}
 	b.StopTimer()
@@ -94,7 +94,7 @@ func benchPendingOrders(b *testing.B, db *DB, n int) []Order {
 }
 
 // benchCompletedEvent pays the order; its payload has the size of a real Stripe event (about 2 KiB).
-func benchCompletedEvent(o Order) Event {
+func benchCompletedEvent(o Order) Change {
 	id := fmt.Sprintf("evt_bench_%d", o.ID)
 	pi := fmt.Sprintf("pi_bench_%d", o.ID)
 	payload := fmt.Sprintf(`{"id":%q,"object":"event","api_version":"2023-10-16","created":1700000000,"data":{"object":{`+
@@ -118,8 +118,13 @@ func benchCompletedEvent(o Order) Event {
 		`"total_details":{"amount_discount":0,"amount_shipping":0,"amount_tax":0},"ui_mode":"hosted","url":null}},`+
 		`"livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},"type":"checkout.session.completed"}`,
 		id, o.CheckoutSessionID, o.AmountTotal, o.AmountTotal, o.ID, pi)
-	return Event{ID: id, Type: "checkout.session.completed", APIVersion: "2023-10-16", Created: 1700000000,
-		Payload: []byte(payload),
-		Object: EventObject{ID: o.CheckoutSessionID, Status: "complete", PaymentStatus: "paid", AmountTotal: o.AmountTotal,
-			Currency: "usd", OrderID: strconv.FormatInt(o.ID, 10), PaymentIntent: pi, CustomerEmail: "buyer@example.com"}}
+	return Change{
+		Event: EventRecord{ID: id, Type: "checkout.session.completed", APIVersion: "2023-10-16", Created: 1700000000,
+			ObjectID: o.CheckoutSessionID, Payload: []byte(payload)},
+		Order:         OrderRef{SessionID: o.CheckoutSessionID, PaymentIntent: pi, OrderID: o.ID},
+		Effect:        EffectSettle,
+		To:            StatusPaid,
+		Payment:       &Payment{Amount: o.AmountTotal, Currency: "usd"},
+		CustomerEmail: "buyer@example.com",
+	}
 }

@@ -2,35 +2,12 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
-
-// Event is a verified Stripe event, reduced to the fields that are stable across API versions.
-type Event struct {
-	ID         string
-	Type       string
-	APIVersion string
-	Created    int64
-	Payload    []byte
-	Object     EventObject
-}
-
-// EventObject holds the fields of data.object the shop reads: a Checkout Session's, or a charge's.
-type EventObject struct {
-	ID                string
-	Status            string
-	PaymentStatus     string
-	AmountTotal       int64
-	Currency          string
-	ClientReferenceID string
-	OrderID           string // metadata[order_id]
-	PaymentIntent     string
-	CustomerEmail     string
-	AmountRefunded    int64 // charges
-	Refunded          bool  // charges: fully refunded
-}
 
 // Outcome says what an event did; it is stored with the event.
 type Outcome string
@@ -60,7 +37,7 @@ const maxEventBatch = 256
 var ErrClosed = errors.New("database closed")
 
 type applyRequest struct {
-	ev   Event
+	ch   Change
 	done chan applyResult
 }
 
@@ -69,31 +46,32 @@ type applyResult struct {
 	err error
 }
 
-// ApplyEvent stores a Stripe event and applies its effect exactly once: an event id seen before
-// changes nothing and reports OutcomeDuplicate. It returns only after the effect is committed
-// and synced to disk.
+// ApplyChange records a payment event and applies its change exactly once: an event id seen
+// before changes nothing and reports OutcomeDuplicate. It returns only after the effect is
+// committed and synced to disk.
 //
 // Events are committed in groups: one goroutine takes every event waiting, applies each in its
 // own savepoint (so one failing event does not take the others with it) within a single
 // BEGIN IMMEDIATE transaction, and commits once. Under load this shares one disk sync among
 // many webhooks; alone, an event commits at once.
-func (db *DB) ApplyEvent(ctx context.Context, ev Event) (EventResult, error) {
-	req := applyRequest{ev: ev, done: make(chan applyResult, 1)}
+func (db *DB) ApplyChange(ctx context.Context, ch Change) (EventResult, error) {
+	id := ch.Event.ID
+	req := applyRequest{ch: ch, done: make(chan applyResult, 1)}
 	select {
 	case <-db.closed:
-		return EventResult{}, fmt.Errorf("apply event %s: %w", ev.ID, ErrClosed)
+		return EventResult{}, fmt.Errorf("apply event %s: %w", id, ErrClosed)
 	default:
 	}
 	select {
 	case db.events <- req:
 	case <-db.closed:
-		return EventResult{}, fmt.Errorf("apply event %s: %w", ev.ID, ErrClosed)
+		return EventResult{}, fmt.Errorf("apply event %s: %w", id, ErrClosed)
 	case <-ctx.Done():
-		return EventResult{}, fmt.Errorf("apply event %s: %w", ev.ID, ctx.Err())
+		return EventResult{}, fmt.Errorf("apply event %s: %w", id, ctx.Err())
 	}
 	result := func(r applyResult) (EventResult, error) {
 		if r.err != nil {
-			return EventResult{}, fmt.Errorf("apply event %s: %w", ev.ID, r.err)
+			return EventResult{}, fmt.Errorf("apply event %s: %w", id, r.err)
 		}
 		return r.res, nil
 	}
@@ -106,11 +84,11 @@ func (db *DB) ApplyEvent(ctx context.Context, ev Event) (EventResult, error) {
 		case r := <-req.done:
 			return result(r)
 		default:
-			return EventResult{}, fmt.Errorf("apply event %s: %w", ev.ID, ErrClosed)
+			return EventResult{}, fmt.Errorf("apply event %s: %w", id, ErrClosed)
 		}
 	case <-ctx.Done():
 		// The event may still commit; Stripe's retry will then find it a duplicate.
-		return EventResult{}, fmt.Errorf("apply event %s: %w", ev.ID, ctx.Err())
+		return EventResult{}, fmt.Errorf("apply event %s: %w", id, ctx.Err())
 	}
 }
 
@@ -154,7 +132,7 @@ func (db *DB) applyBatch(batch []applyRequest) {
 			if _, err := tx.tx.ExecContext(ctx, "SAVEPOINT event"); err != nil {
 				return err
 			}
-			res, err := db.applyOne(ctx, tx, req.ev)
+			res, err := db.applyOne(ctx, tx, req.ch)
 			if err != nil {
 				if _, rerr := tx.tx.ExecContext(ctx, "ROLLBACK TO event"); rerr != nil {
 					return rerr
@@ -177,110 +155,149 @@ func (db *DB) applyBatch(batch []applyRequest) {
 	}
 }
 
-// applyOne stores one event and applies its effect inside the committer's transaction.
-func (db *DB) applyOne(ctx context.Context, tx *wtx, ev Event) (EventResult, error) {
+// applyOne records one event and applies its change inside the committer's transaction.
+func (db *DB) applyOne(ctx context.Context, tx *wtx, ch Change) (EventResult, error) {
+	ev := ch.Event
+	if ev.ID == "" {
+		return EventResult{}, errors.New("event has no id")
+	}
+	encoded, err := json.Marshal(ch)
+	if err != nil {
+		return EventResult{}, fmt.Errorf("encode change: %w", err)
+	}
 	now := db.now()
-	r, err := tx.ExecContext(ctx, `INSERT INTO stripe_events (id, type, api_version, created, object_id, payment_intent, refunded, payload, received_at)
-		VALUES (?, ?, ?, ?, ?, nullif(?, ''), ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		ev.ID, ev.Type, ev.APIVersion, ev.Created, ev.Object.ID, ev.Object.PaymentIntent, ev.Object.Refunded, ev.Payload, now)
+	r, err := tx.ExecContext(ctx, `INSERT INTO stripe_events (id, type, api_version, created, object_id, payment_intent, refunded,
+		effect, change, payload, received_at)
+		VALUES (?, ?, ?, ?, ?, nullif(?, ''), ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		ev.ID, ev.Type, ev.APIVersion, ev.Created, ev.ObjectID, ch.Order.PaymentIntent, ch.Refund.Full,
+		string(ch.Effect), encoded, ev.Payload, now)
 	if err != nil {
 		return EventResult{}, fmt.Errorf("store event: %w", err)
 	}
 	if n, _ := r.RowsAffected(); n == 0 {
 		return EventResult{Outcome: OutcomeDuplicate}, nil
 	}
-	res, err := db.apply(ctx, tx, ev)
+	res, err := db.apply(ctx, tx, ch)
 	if err != nil {
 		return EventResult{}, err
 	}
+	return res, db.recordOutcome(ctx, tx, ev.ID, res)
+}
+
+// recordOutcome notes on the stored event what applying it did.
+func (db *DB) recordOutcome(ctx context.Context, tx *wtx, eventID string, res EventResult) error {
 	var orderID any
 	if res.Order != nil {
 		orderID = res.Order.ID
 	}
-	_, err = tx.ExecContext(ctx, "UPDATE stripe_events SET processed_at = ?, outcome = ?, order_id = coalesce(?, order_id) WHERE id = ?",
-		now, string(res.Outcome), orderID, ev.ID)
+	_, err := tx.ExecContext(ctx, "UPDATE stripe_events SET processed_at = ?, outcome = ?, order_id = coalesce(?, order_id) WHERE id = ?",
+		db.now(), string(res.Outcome), orderID, eventID)
 	if err != nil {
-		return EventResult{}, fmt.Errorf("record event outcome: %w", err)
+		return fmt.Errorf("record event outcome: %w", err)
 	}
-	return res, nil
+	return nil
 }
 
-func (db *DB) apply(ctx context.Context, tx *wtx, ev Event) (EventResult, error) {
-	obj := ev.Object
-	switch ev.Type {
-	case "checkout.session.completed":
-		to := StatusProcessing
-		if obj.PaymentStatus == "paid" || obj.PaymentStatus == "no_payment_required" {
-			to = StatusPaid
-		}
-		return db.settleSession(ctx, tx, ev, to, true)
-	case "checkout.session.async_payment_succeeded":
-		return db.settleSession(ctx, tx, ev, StatusPaid, true)
-	case "checkout.session.async_payment_failed":
-		return db.settleSession(ctx, tx, ev, StatusFailed, false)
-	case "checkout.session.expired":
-		return db.settleSession(ctx, tx, ev, StatusExpired, false)
-	case "charge.refunded":
-		return db.refund(ctx, tx, ev)
+func (db *DB) apply(ctx context.Context, tx *wtx, ch Change) (EventResult, error) {
+	switch ch.Effect {
+	case EffectRecord:
+		return EventResult{Outcome: OutcomeRecorded}, nil
+	case EffectSettle:
+		return db.settle(ctx, tx, ch)
+	case EffectRefund:
+		return db.refund(ctx, tx, ch)
 	}
-	return EventResult{Outcome: OutcomeRecorded}, nil
+	return EventResult{}, fmt.Errorf("unknown effect %q", ch.Effect)
 }
 
-// settleSession moves the order of a Checkout Session to status to. A confirming event must
-// match the order (amount, currency, and the user for a user's order), else the order needs review.
-func (db *DB) settleSession(ctx context.Context, tx *wtx, ev Event, to Status, confirms bool) (EventResult, error) {
-	obj := ev.Object
-	o, err := db.orderWhere(ctx, tx, "checkout_session_id = ?", obj.ID)
-	if errors.Is(err, ErrNotFound) && obj.OrderID != "" {
-		// The session was created but the shop stopped before saving its id on the order:
-		// metadata[order_id] still leads to it, and the payment is not lost.
-		o, err = db.orderWhere(ctx, tx, "id = ? AND checkout_session_id IS NULL", obj.OrderID)
-		if err == nil {
-			if _, err := tx.ExecContext(ctx, "UPDATE orders SET checkout_session_id = ? WHERE id = ?", obj.ID, o.ID); err != nil {
-				return EventResult{}, fmt.Errorf("attach session from event: %w", err)
-			}
-			o.CheckoutSessionID = obj.ID
-		}
+// findOrder finds the order a change names. An order found only through OrderRef.OrderID must
+// have no payment ids yet; the change's session id is then saved on it, so the payment is not
+// lost when the shop stopped before saving the session.
+func (db *DB) findOrder(ctx context.Context, tx *wtx, ref OrderRef) (Order, error) {
+	var o Order
+	err := ErrNotFound
+	switch {
+	case ref.SessionID != "":
+		o, err = db.orderWhere(ctx, tx, "checkout_session_id = ?", ref.SessionID)
+	case ref.PaymentIntent != "":
+		o, err = db.orderWhere(ctx, tx, "payment_intent = ?", ref.PaymentIntent)
 	}
+	if !errors.Is(err, ErrNotFound) || ref.OrderID == 0 {
+		return o, err
+	}
+	o, err = db.orderWhere(ctx, tx, "id = ? AND checkout_session_id IS NULL AND payment_intent IS NULL", ref.OrderID)
+	if err != nil || ref.SessionID == "" {
+		return o, err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE orders SET checkout_session_id = ? WHERE id = ?", ref.SessionID, o.ID); err != nil {
+		return Order{}, fmt.Errorf("attach session from event: %w", err)
+	}
+	o.CheckoutSessionID = ref.SessionID
+	return o, nil
+}
+
+// unmatched is the result for a change whose order the shop does not know.
+func unmatched(ref OrderRef) EventResult {
+	var names []string
+	if ref.SessionID != "" {
+		names = append(names, "checkout session "+ref.SessionID)
+	}
+	if ref.PaymentIntent != "" {
+		names = append(names, "payment intent "+ref.PaymentIntent)
+	}
+	if ref.OrderID != 0 {
+		names = append(names, "order id "+strconv.FormatInt(ref.OrderID, 10))
+	}
+	if len(names) == 0 {
+		return EventResult{Outcome: OutcomeUnmatched, Reason: "the event names no order"}
+	}
+	return EventResult{Outcome: OutcomeUnmatched, Reason: "no order has " + strings.Join(names, " or ")}
+}
+
+// settle moves an order to the change's status. A confirmation must match the order (amount,
+// currency, and the user for a user's order), else the order needs review.
+func (db *DB) settle(ctx context.Context, tx *wtx, ch Change) (EventResult, error) {
+	o, err := db.findOrder(ctx, tx, ch.Order)
 	if errors.Is(err, ErrNotFound) {
-		return EventResult{Outcome: OutcomeUnmatched, Reason: "no order has checkout session " + obj.ID}, nil
+		return unmatched(ch.Order), nil
 	}
 	if err != nil {
 		return EventResult{}, err
 	}
-	if confirms {
-		if reason := mismatch(o, obj); reason != "" {
-			return db.move(ctx, tx, o, StatusNeedsReview, OutcomeNeedsReview, reason, obj)
+	if ch.Payment != nil {
+		if reason := mismatch(o, *ch.Payment); reason != "" {
+			return db.transition(ctx, tx, o, StatusNeedsReview, OutcomeNeedsReview, reason, ch)
 		}
 	}
-	return db.move(ctx, tx, o, to, OutcomeApplied, "", obj)
+	return db.transition(ctx, tx, o, ch.To, OutcomeApplied, "", ch)
 }
 
 // mismatch explains why a confirmation does not belong to the order, or returns "".
-func mismatch(o Order, obj EventObject) string {
-	if obj.AmountTotal != o.AmountTotal || obj.Currency != o.Currency {
-		return fmt.Sprintf("event amount %d %s, order amount %d %s", obj.AmountTotal, obj.Currency, o.AmountTotal, o.Currency)
+func mismatch(o Order, p Payment) string {
+	if p.Amount != o.AmountTotal || p.Currency != o.Currency {
+		return fmt.Sprintf("paid %d %s, order amount %d %s", p.Amount, p.Currency, o.AmountTotal, o.Currency)
 	}
-	if o.UserID != 0 && obj.ClientReferenceID != strconv.FormatInt(o.UserID, 10) {
-		return fmt.Sprintf("event client_reference_id %q, order user %d", obj.ClientReferenceID, o.UserID)
+	if o.UserID != 0 && p.ClientReference != strconv.FormatInt(o.UserID, 10) {
+		return fmt.Sprintf("paid by client reference %q, order of user %d", p.ClientReference, o.UserID)
 	}
 	return ""
 }
 
-// move changes the order's status if the step is allowed; on paid it records the payment and
-// takes what was bought out of the shopper's cart.
-func (db *DB) move(ctx context.Context, tx *wtx, o Order, to Status, outcome Outcome, reason string, obj EventObject) (EventResult, error) {
+// transition changes the order's status if the move is allowed; on paid it records the payment,
+// takes what was bought out of the shopper's cart, and applies changes that were kept waiting
+// for this order.
+func (db *DB) transition(ctx context.Context, tx *wtx, o Order, to Status, outcome Outcome, reason string, ch Change) (EventResult, error) {
 	if !o.Status.CanMoveTo(to) {
 		return EventResult{Outcome: OutcomeStale, Reason: fmt.Sprintf("order %d is %s, not moving to %s", o.ID, o.Status, to)}, nil
 	}
 	now := db.Now()
 	from := o.Status
 	o.Status, o.UpdatedAt = to, now
-	if obj.PaymentIntent != "" && o.PaymentIntent == "" {
-		o.PaymentIntent = obj.PaymentIntent
+	if ch.Order.PaymentIntent != "" && o.PaymentIntent == "" {
+		o.PaymentIntent = ch.Order.PaymentIntent
 	}
-	if obj.CustomerEmail != "" && o.CustomerEmail == "" {
-		o.CustomerEmail = obj.CustomerEmail
+	if ch.CustomerEmail != "" && o.CustomerEmail == "" {
+		o.CustomerEmail = ch.CustomerEmail
 	}
 	var paidAt any
 	if to == StatusPaid {
@@ -297,23 +314,61 @@ func (db *DB) move(ctx context.Context, tx *wtx, o Order, to Status, outcome Out
 		if err := removeBought(ctx, tx, o); err != nil {
 			return EventResult{}, err
 		}
-		// A refund that arrived before this confirmation was kept aside; apply it now.
-		if o.PaymentIntent != "" {
-			r, err := tx.ExecContext(ctx, `UPDATE stripe_events SET outcome = 'applied', order_id = ? WHERE outcome = 'unmatched'
-				AND payment_intent = ? AND type = 'charge.refunded' AND refunded`,
-				o.ID, o.PaymentIntent)
-			if err != nil {
-				return EventResult{}, fmt.Errorf("look for early refund: %w", err)
-			}
-			if n, _ := r.RowsAffected(); n > 0 {
-				if _, err := tx.ExecContext(ctx, "UPDATE orders SET status = 'refunded' WHERE id = ?", o.ID); err != nil {
-					return EventResult{}, fmt.Errorf("apply early refund: %w", err)
-				}
-				o.Status = StatusRefunded
-			}
+		if o, err = db.applyKept(ctx, tx, o); err != nil {
+			return EventResult{}, err
 		}
 	}
 	return EventResult{Outcome: outcome, Reason: reason, Order: &o, From: from}, nil
+}
+
+// applyKept applies the changes that arrived before the order could be found by its payment
+// intent (a refund delivered before the payment's confirmation, say), now that it can.
+func (db *DB) applyKept(ctx context.Context, tx *wtx, o Order) (Order, error) {
+	if o.PaymentIntent == "" {
+		return o, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, change FROM stripe_events WHERE outcome = 'unmatched' AND payment_intent = ?
+		ORDER BY created, received_at, id`, o.PaymentIntent)
+	if err != nil {
+		return o, fmt.Errorf("look for kept events: %w", err)
+	}
+	type kept struct {
+		id string
+		ch Change
+	}
+	var waiting []kept
+	for rows.Next() {
+		var k kept
+		var encoded string
+		if err := rows.Scan(&k.id, &encoded); err != nil {
+			rows.Close()
+			return o, fmt.Errorf("look for kept events: %w", err)
+		}
+		if err := json.Unmarshal([]byte(encoded), &k.ch); err != nil {
+			rows.Close()
+			return o, fmt.Errorf("decode kept event %s: %w", k.id, err)
+		}
+		waiting = append(waiting, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return o, fmt.Errorf("look for kept events: %w", err)
+	}
+	for _, k := range waiting {
+		res, err := db.apply(ctx, tx, k.ch)
+		if err != nil {
+			return o, fmt.Errorf("apply kept event %s: %w", k.id, err)
+		}
+		if res.Order == nil {
+			res.Order = &o // the event now belongs to this order, even if it changed nothing
+		} else {
+			o = *res.Order
+		}
+		if err := db.recordOutcome(ctx, tx, k.id, res); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
 }
 
 // removeBought takes the order's items out of the cart it came from, leaving anything added since.
@@ -336,21 +391,20 @@ func removeBought(ctx context.Context, tx *wtx, o Order) error {
 	return nil
 }
 
-// refund marks the order of a fully refunded charge as refunded. A partial refund is recorded only.
-func (db *DB) refund(ctx context.Context, tx *wtx, ev Event) (EventResult, error) {
-	obj := ev.Object
-	if obj.PaymentIntent == "" {
-		return EventResult{Outcome: OutcomeUnmatched, Reason: "charge has no payment_intent"}, nil
+// refund marks the order of a fully refunded payment as refunded. A partial refund is recorded only.
+func (db *DB) refund(ctx context.Context, tx *wtx, ch Change) (EventResult, error) {
+	if ch.Order.PaymentIntent == "" {
+		return EventResult{Outcome: OutcomeUnmatched, Reason: "the refund names no payment"}, nil
 	}
-	o, err := db.orderWhere(ctx, tx, "payment_intent = ?", obj.PaymentIntent)
+	o, err := db.findOrder(ctx, tx, OrderRef{PaymentIntent: ch.Order.PaymentIntent})
 	if errors.Is(err, ErrNotFound) {
-		return EventResult{Outcome: OutcomeUnmatched, Reason: "no order has payment_intent " + obj.PaymentIntent}, nil
+		return unmatched(ch.Order), nil
 	}
 	if err != nil {
 		return EventResult{}, err
 	}
-	if !obj.Refunded {
-		return EventResult{Outcome: OutcomeRecorded, Reason: fmt.Sprintf("partial refund of %d", obj.AmountRefunded)}, nil
+	if !ch.Refund.Full {
+		return EventResult{Outcome: OutcomeRecorded, Reason: fmt.Sprintf("partial refund of %d", ch.Refund.Amount)}, nil
 	}
-	return db.move(ctx, tx, o, StatusRefunded, OutcomeApplied, "", obj)
+	return db.transition(ctx, tx, o, StatusRefunded, OutcomeApplied, "", ch)
 }

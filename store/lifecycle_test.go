@@ -30,24 +30,24 @@ func TestProductsFollowDirectChanges(t *testing.T) {
 	}
 }
 
-// After Close, ApplyEvent must answer at once (an error, so the webhook answers 500 and Stripe
+// After Close, ApplyChange must answer at once (an error, so the webhook answers 500 and Stripe
 // retries) rather than wait for a committer that has stopped.
-func TestApplyEventAfterClose(t *testing.T) {
+func TestApplyChangeAfterClose(t *testing.T) {
 	for range 50 {
 		db := mustOpenDB(t)
 		db.Close()
 		done := make(chan error, 1)
 		go func() {
-			_, err := db.ApplyEvent(context.Background(), Event{ID: "evt_late", Type: "charge.updated", Payload: []byte("{}")})
+			_, err := db.ApplyChange(context.Background(), Change{Event: EventRecord{ID: "evt_late", Type: "charge.updated", Payload: []byte("{}")}})
 			done <- err
 		}()
 		select {
 		case err := <-done:
 			if !errors.Is(err, ErrClosed) {
-				t.Fatalf("ApplyEvent after Close = %v, want ErrClosed", err)
+				t.Fatalf("ApplyChange after Close = %v, want ErrClosed", err)
 			}
 		case <-time.After(2 * time.Second):
-			t.Fatal("ApplyEvent after Close did not return")
+			t.Fatal("ApplyChange after Close did not return")
 		}
 	}
 }

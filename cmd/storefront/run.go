@@ -67,23 +67,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if len(webhookSecrets) == 0 {
 			webhookSecrets = []string{randomSecret("whsec_")}
 		}
-		sim, err := simulator.New(simulator.Config{
-			Addr:          cfg.simulatorAddr,
-			DBPath:        filepath.Join(filepath.Dir(cfg.dbPath), "simulator.db"),
-			WebhookURL:    webhookURL,
-			WebhookSecret: webhookSecrets[0],
-			SecretKey:     "sk_test_simulator",
-			WebhookDelay:  cfg.simulatorDelay,
-			Logger:        logger.With("component", "simulator"),
-		})
+		sim, err := startSimulator(ctx, cfg, webhookURL, webhookSecrets[0], logger)
 		if err != nil {
-			return fmt.Errorf("checkout simulator: %w", err)
+			return err
 		}
-		simDone = make(chan error, 1)
-		go func() { simDone <- sim.Run(ctx) }()
-		gatewayCfg = payments.Config{SecretKey: "sk_test_simulator", PublishableKey: "pk_test_simulator",
-			APIBase: sim.URL(), CheckoutOrigin: sim.URL(), MaxRetries: 2}
-		logger.Info("payments are simulated: no Stripe account needed", "simulator", sim.URL(), "webhooks_to", webhookURL)
+		simDone = sim.done
+		gatewayCfg = sim.gateway
 	} else {
 		mode := "stripe"
 		if cfg.apiBase != "" {
@@ -102,7 +91,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	done := make(chan struct{})
 	handler := handlers.NewServer(handlers.Deps{
 		Store:          db,
-		Checkout:       payments.NewGateway(gatewayCfg),
+		Payments:       payments.NewGateway(gatewayCfg),
 		Sessions:       cookies,
 		Logger:         logger,
 		BaseURL:        baseURL,
@@ -168,4 +157,35 @@ func loopbackHost(addr string) string {
 		return "127.0.0.1"
 	}
 	return host
+}
+
+// runningSimulator is the checkout simulator serving in the background.
+type runningSimulator struct {
+	gateway payments.Config // how the shop reaches it
+	done    chan error      // receives Run's result when it stops
+}
+
+// startSimulator starts the checkout simulator on its loopback port, delivering webhooks to
+// webhookURL signed with secret, until ctx ends.
+func startSimulator(ctx context.Context, cfg config, webhookURL, secret string, logger *slog.Logger) (runningSimulator, error) {
+	sim, err := simulator.New(simulator.Config{
+		Addr:          cfg.simulatorAddr,
+		DBPath:        filepath.Join(filepath.Dir(cfg.dbPath), "simulator.db"),
+		WebhookURL:    webhookURL,
+		WebhookSecret: secret,
+		SecretKey:     "sk_test_simulator",
+		WebhookDelay:  cfg.simulatorDelay,
+		Logger:        logger.With("component", "simulator"),
+	})
+	if err != nil {
+		return runningSimulator{}, fmt.Errorf("checkout simulator: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- sim.Run(ctx) }()
+	logger.Info("payments are simulated: no Stripe account needed", "simulator", sim.URL(), "webhooks_to", webhookURL)
+	return runningSimulator{
+		gateway: payments.Config{SecretKey: "sk_test_simulator", PublishableKey: "pk_test_simulator",
+			APIBase: sim.URL(), CheckoutOrigin: sim.URL(), MaxRetries: 2},
+		done: done,
+	}, nil
 }

@@ -1,0 +1,95 @@
+package payments
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"storefront/store"
+)
+
+// stripeEvent is a Stripe event of type typ around data.object obj, as the API sends it.
+func stripeEvent(t *testing.T, typ string, obj map[string]any) []byte {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"id": "evt_1", "object": "event", "type": typ, "api_version": "2023-10-16",
+		"created": 1700000000, "data": map[string]any{"object": obj}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func checkoutSession(paymentStatus string) map[string]any {
+	return map[string]any{"id": "cs_1", "object": "checkout.session", "payment_status": paymentStatus,
+		"amount_total": 4200, "currency": "usd", "client_reference_id": "7", "metadata": map[string]string{"order_id": "12"},
+		"payment_intent": "pi_1", "customer_details": map[string]any{"email": "buyer@example.com"}}
+}
+
+func TestChangeOfStripeEvents(t *testing.T) {
+	confirmation := &store.Payment{Amount: 4200, Currency: "usd", ClientReference: "7"}
+	sessionRef := store.OrderRef{SessionID: "cs_1", PaymentIntent: "pi_1", OrderID: 12}
+	tests := []struct {
+		name string
+		typ  string
+		obj  map[string]any
+		want store.Change
+	}{
+		{"CompletedPaid", "checkout.session.completed", checkoutSession("paid"), store.Change{Order: sessionRef,
+			Effect: store.EffectSettle, To: store.StatusPaid, Payment: confirmation, CustomerEmail: "buyer@example.com"}},
+		{"CompletedUnpaidIsProcessing", "checkout.session.completed", checkoutSession("unpaid"), store.Change{Order: sessionRef,
+			Effect: store.EffectSettle, To: store.StatusProcessing, Payment: confirmation, CustomerEmail: "buyer@example.com"}},
+		{"CompletedNoPaymentRequired", "checkout.session.completed", checkoutSession("no_payment_required"), store.Change{Order: sessionRef,
+			Effect: store.EffectSettle, To: store.StatusPaid, Payment: confirmation, CustomerEmail: "buyer@example.com"}},
+		{"AsyncSucceeded", "checkout.session.async_payment_succeeded", checkoutSession("paid"), store.Change{Order: sessionRef,
+			Effect: store.EffectSettle, To: store.StatusPaid, Payment: confirmation, CustomerEmail: "buyer@example.com"}},
+		{"AsyncFailedConfirmsNothing", "checkout.session.async_payment_failed", checkoutSession("unpaid"), store.Change{Order: sessionRef,
+			Effect: store.EffectSettle, To: store.StatusFailed, CustomerEmail: "buyer@example.com"}},
+		{"ExpiryConfirmsNothing", "checkout.session.expired", checkoutSession("unpaid"), store.Change{Order: sessionRef,
+			Effect: store.EffectSettle, To: store.StatusExpired, CustomerEmail: "buyer@example.com"}},
+		{"FullRefund", "charge.refunded", map[string]any{"id": "ch_1", "object": "charge", "payment_intent": "pi_1",
+			"amount_refunded": 4200, "refunded": true, "metadata": map[string]string{"order_id": "12"}},
+			store.Change{Order: store.OrderRef{PaymentIntent: "pi_1"}, Effect: store.EffectRefund, Refund: store.Refund{Amount: 4200, Full: true}}},
+		{"PartialRefund", "charge.refunded", map[string]any{"id": "ch_1", "object": "charge", "payment_intent": "pi_1",
+			"amount_refunded": 100, "refunded": false},
+			store.Change{Order: store.OrderRef{PaymentIntent: "pi_1"}, Effect: store.EffectRefund, Refund: store.Refund{Amount: 100}}},
+		{"ExpandedPaymentIntent", "charge.refunded", map[string]any{"id": "ch_1", "object": "charge",
+			"payment_intent": map[string]any{"id": "pi_1", "object": "payment_intent"}, "amount_refunded": 100},
+			store.Change{Order: store.OrderRef{PaymentIntent: "pi_1"}, Effect: store.EffectRefund, Refund: store.Refund{Amount: 100}}},
+		{"OtherTypesAreRecorded", "payment_intent.created", map[string]any{"id": "pi_1", "object": "payment_intent"},
+			store.Change{}},
+		{"MetadataThatIsNoOrderID", "checkout.session.expired", map[string]any{"id": "cs_1", "metadata": map[string]string{"order_id": "-3"}},
+			store.Change{Order: store.OrderRef{SessionID: "cs_1"}, Effect: store.EffectSettle, To: store.StatusExpired}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			payload := stripeEvent(t, tt.typ, tt.obj)
+			got, err := ParseEvent(payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantObject, _ := tt.obj["id"].(string)
+			if ev := got.Event; ev.ID != "evt_1" || ev.Type != tt.typ || ev.APIVersion != "2023-10-16" || ev.Created != 1700000000 ||
+				ev.ObjectID != wantObject || string(ev.Payload) != string(payload) {
+				t.Errorf("event record = %+v", ev)
+			}
+			got.Event = store.EventRecord{}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("change = %+v (payment %+v)\nwant %+v (payment %+v)", got, got.Payment, tt.want, tt.want.Payment)
+			}
+		})
+	}
+}
+
+func TestParseEventRefusesWhatIsNoEvent(t *testing.T) {
+	for name, body := range map[string]string{
+		"NotJSON":  "nope",
+		"NoID":     `{"type":"charge.refunded","data":{"object":{"id":"ch_1"}}}`,
+		"NoObject": `{"id":"evt_1","type":"charge.refunded","data":{}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := ParseEvent([]byte(body)); err == nil {
+				t.Error("ParseEvent accepted it")
+			}
+		})
+	}
+}
