@@ -48,22 +48,9 @@ func (c *testClient) cloneCookies() *testClient {
 // answer, so that a Location a Go client could not parse still reaches the test as sent.
 func (c *testClient) raw(method, path string, form url.Values, headers ...string) *http.Response {
 	c.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, c.shop.srv.URL+path, body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
+	req := c.request(method, path, form, headers...)
 	for _, ck := range c.http.Jar.Cookies(req.URL) {
 		req.AddCookie(ck)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
 	}
 	res, err := http.DefaultTransport.RoundTrip(req)
 	if err != nil {

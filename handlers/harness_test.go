@@ -111,7 +111,8 @@ type response struct {
 	body string
 }
 
-func (c *testClient) do(method, path string, form url.Values, headers ...string) response {
+// request builds a request to the shop: a form body when form is not nil, headers as name, value pairs.
+func (c *testClient) request(method, path string, form url.Values, headers ...string) *http.Request {
 	c.t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -127,7 +128,13 @@ func (c *testClient) do(method, path string, form url.Values, headers ...string)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	res, err := c.http.Do(req)
+	return req
+}
+
+// do sends a request through the client (cookies kept, redirects not followed) and reads the answer.
+func (c *testClient) do(method, path string, form url.Values, headers ...string) response {
+	c.t.Helper()
+	res, err := c.http.Do(c.request(method, path, form, headers...))
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", method, path, err)
 	}

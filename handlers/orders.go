@@ -14,7 +14,7 @@ import (
 // ordersShown is how many recent orders the orders page and its live stream carry.
 const ordersShown = 100
 
-// orderJSON is an order in the shape DESIGN.md fixes for `Accept: application/json`.
+// orderJSON is an order as clients asking with `Accept: application/json` read it; its field names are a contract.
 type orderJSON struct {
 	ID                int64           `json:"id"`
 	Status            string          `json:"status"`

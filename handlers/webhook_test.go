@@ -293,7 +293,7 @@ func TestWebhookOrdersJSON(t *testing.T) {
 	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("Content-Type %q, want application/json", ct)
 	}
-	// The field names are the contract (DESIGN.md), so check them as a client reads them.
+	// The field names are a contract with clients, so check them as a client reads them.
 	var raw struct {
 		Orders []map[string]json.RawMessage `json:"orders"`
 	}

@@ -51,7 +51,7 @@ func benchPendingOrders(b *testing.B, db *DB, n int) []Order {
 		b.Fatalf("need the seeded catalogue: %v", err)
 	}
 	orders := make([]Order, 0, n)
-	err = db.inTx(ctx, func(tx *wtx) error {
+	err = db.inTx(ctx, func(tx *writeTx) error {
 		now := db.now()
 		for i := range n {
 			lines := []Product{products[i%len(products)], products[(i+3)%len(products)]}

@@ -75,7 +75,7 @@ func (db *DB) Cart(ctx context.Context, ref CartRef) (Cart, error) {
 	if ref.IsZero() {
 		return Cart{}, nil
 	}
-	return cartTx(ctx, db.reads, ref)
+	return loadCart(ctx, db.readStmts, ref)
 }
 
 type querier interface {
@@ -83,7 +83,7 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func cartTx(ctx context.Context, q querier, ref CartRef) (Cart, error) {
+func loadCart(ctx context.Context, q querier, ref CartRef) (Cart, error) {
 	var c Cart
 	cond, arg := ref.where()
 	err := q.QueryRowContext(ctx, "SELECT id FROM carts WHERE "+cond, arg).Scan(&c.ID)
@@ -118,7 +118,7 @@ func (db *DB) CartCount(ctx context.Context, ref CartRef) (int, error) {
 	}
 	cond, arg := ref.where()
 	var n int
-	err := db.reads.QueryRowContext(ctx, `SELECT coalesce(sum(i.quantity), 0) FROM carts c
+	err := db.readStmts.QueryRowContext(ctx, `SELECT coalesce(sum(i.quantity), 0) FROM carts c
 		JOIN cart_items i ON i.cart_id = c.id JOIN products p ON p.id = i.product_id
 		WHERE p.active AND c.`+cond, arg).Scan(&n)
 	if err != nil {
@@ -136,7 +136,7 @@ func (db *DB) AddToCart(ctx context.Context, ref CartRef, productID int64, quant
 	if quantity < 1 || quantity > MaxQuantity {
 		return invalid(fmt.Sprintf("Quantity must be a whole number from 1 to %d.", MaxQuantity))
 	}
-	return db.inTx(ctx, func(tx *wtx) error {
+	return db.inTx(ctx, func(tx *writeTx) error {
 		var active bool
 		err := tx.QueryRowContext(ctx, "SELECT active FROM products WHERE id = ?", productID).Scan(&active)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && !active) {
@@ -179,7 +179,7 @@ func (db *DB) SetCartQuantity(ctx context.Context, ref CartRef, productID int64,
 	if ref.IsZero() {
 		return ErrNotFound
 	}
-	return db.inTx(ctx, func(tx *wtx) error {
+	return db.inTx(ctx, func(tx *writeTx) error {
 		cond, arg := ref.where()
 		var res sql.Result
 		var err error
@@ -204,7 +204,7 @@ func (db *DB) MergeCart(ctx context.Context, token string, userID int64) error {
 	if token == "" {
 		return nil
 	}
-	return db.inTx(ctx, func(tx *wtx) error {
+	return db.inTx(ctx, func(tx *writeTx) error {
 		var anonID int64
 		err := tx.QueryRowContext(ctx, "SELECT id FROM carts WHERE token = ?", token).Scan(&anonID)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -246,7 +246,7 @@ func (db *DB) MergeCart(ctx context.Context, token string, userID int64) error {
 	})
 }
 
-func (db *DB) ensureCart(ctx context.Context, tx *wtx, ref CartRef) (int64, error) {
+func (db *DB) ensureCart(ctx context.Context, tx *writeTx, ref CartRef) (int64, error) {
 	cond, arg := ref.where()
 	var id int64
 	err := tx.QueryRowContext(ctx, "SELECT id FROM carts WHERE "+cond, arg).Scan(&id)

@@ -127,7 +127,7 @@ func (db *DB) commitEvents() {
 func (db *DB) applyBatch(batch []applyRequest) {
 	ctx := context.Background()
 	results := make([]applyResult, len(batch))
-	err := db.inTx(ctx, func(tx *wtx) error {
+	err := db.inTx(ctx, func(tx *writeTx) error {
 		for i, req := range batch {
 			if _, err := tx.tx.ExecContext(ctx, "SAVEPOINT event"); err != nil {
 				return err
@@ -156,7 +156,7 @@ func (db *DB) applyBatch(batch []applyRequest) {
 }
 
 // applyOne records one event and applies its change inside the committer's transaction.
-func (db *DB) applyOne(ctx context.Context, tx *wtx, ch Change) (EventResult, error) {
+func (db *DB) applyOne(ctx context.Context, tx *writeTx, ch Change) (EventResult, error) {
 	ev := ch.Event
 	if ev.ID == "" {
 		return EventResult{}, errors.New("event has no id")
@@ -185,7 +185,7 @@ func (db *DB) applyOne(ctx context.Context, tx *wtx, ch Change) (EventResult, er
 }
 
 // recordOutcome notes on the stored event what applying it did.
-func (db *DB) recordOutcome(ctx context.Context, tx *wtx, eventID string, res EventResult) error {
+func (db *DB) recordOutcome(ctx context.Context, tx *writeTx, eventID string, res EventResult) error {
 	var orderID any
 	if res.Order != nil {
 		orderID = res.Order.ID
@@ -198,7 +198,7 @@ func (db *DB) recordOutcome(ctx context.Context, tx *wtx, eventID string, res Ev
 	return nil
 }
 
-func (db *DB) apply(ctx context.Context, tx *wtx, ch Change) (EventResult, error) {
+func (db *DB) apply(ctx context.Context, tx *writeTx, ch Change) (EventResult, error) {
 	switch ch.Effect {
 	case EffectRecord:
 		return EventResult{Outcome: OutcomeRecorded}, nil
@@ -213,7 +213,7 @@ func (db *DB) apply(ctx context.Context, tx *wtx, ch Change) (EventResult, error
 // findOrder finds the order a change names. An order found only through OrderRef.OrderID must
 // have no payment ids yet; the change's session id is then saved on it, so the payment is not
 // lost when the shop stopped before saving the session.
-func (db *DB) findOrder(ctx context.Context, tx *wtx, ref OrderRef) (Order, error) {
+func (db *DB) findOrder(ctx context.Context, tx *writeTx, ref OrderRef) (Order, error) {
 	var o Order
 	err := ErrNotFound
 	switch {
@@ -256,7 +256,7 @@ func unmatched(ref OrderRef) EventResult {
 
 // settle moves an order to the change's status. A confirmation must match the order (amount,
 // currency, and the user for a user's order), else the order needs review.
-func (db *DB) settle(ctx context.Context, tx *wtx, ch Change) (EventResult, error) {
+func (db *DB) settle(ctx context.Context, tx *writeTx, ch Change) (EventResult, error) {
 	o, err := db.findOrder(ctx, tx, ch.Order)
 	if errors.Is(err, ErrNotFound) {
 		return unmatched(ch.Order), nil
@@ -286,7 +286,7 @@ func mismatch(o Order, p Payment) string {
 // transition changes the order's status if the move is allowed; on paid it records the payment,
 // takes what was bought out of the shopper's cart, and applies changes that were kept waiting
 // for this order.
-func (db *DB) transition(ctx context.Context, tx *wtx, o Order, to Status, outcome Outcome, reason string, ch Change) (EventResult, error) {
+func (db *DB) transition(ctx context.Context, tx *writeTx, o Order, to Status, outcome Outcome, reason string, ch Change) (EventResult, error) {
 	if !o.Status.CanMoveTo(to) {
 		return EventResult{Outcome: OutcomeStale, Reason: fmt.Sprintf("order %d is %s, not moving to %s", o.ID, o.Status, to)}, nil
 	}
@@ -323,7 +323,7 @@ func (db *DB) transition(ctx context.Context, tx *wtx, o Order, to Status, outco
 
 // applyKept applies the changes that arrived before the order could be found by its payment
 // intent (a refund delivered before the payment's confirmation, say), now that it can.
-func (db *DB) applyKept(ctx context.Context, tx *wtx, o Order) (Order, error) {
+func (db *DB) applyKept(ctx context.Context, tx *writeTx, o Order) (Order, error) {
 	if o.PaymentIntent == "" {
 		return o, nil
 	}
@@ -372,7 +372,7 @@ func (db *DB) applyKept(ctx context.Context, tx *wtx, o Order) (Order, error) {
 }
 
 // removeBought takes the order's items out of the cart it came from, leaving anything added since.
-func removeBought(ctx context.Context, tx *wtx, o Order) error {
+func removeBought(ctx context.Context, tx *writeTx, o Order) error {
 	if o.CartID == 0 {
 		return nil
 	}
@@ -392,7 +392,7 @@ func removeBought(ctx context.Context, tx *wtx, o Order) error {
 }
 
 // refund marks the order of a fully refunded payment as refunded. A partial refund is recorded only.
-func (db *DB) refund(ctx context.Context, tx *wtx, ch Change) (EventResult, error) {
+func (db *DB) refund(ctx context.Context, tx *writeTx, ch Change) (EventResult, error) {
 	if ch.Order.PaymentIntent == "" {
 		return EventResult{Outcome: OutcomeUnmatched, Reason: "the refund names no payment"}, nil
 	}

@@ -34,7 +34,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
-		err = db.inTx(ctx, func(tx *wtx) error {
+		err = db.inTx(ctx, func(tx *writeTx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", version).Scan(&n); err != nil || n > 0 {
 				return err

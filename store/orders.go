@@ -27,10 +27,10 @@ const (
 	StatusNeedsReview Status = "needs_review"
 )
 
-// next lists the statuses each status may move to. Status only moves forward, so events that
+// allowedMoves lists the statuses each status may move to. Status only moves forward, so events that
 // arrive twice, late or out of order cannot undo what a later event did. Expiry is the weakest
 // news: a payment confirmed for an expired session (delivered late, or out of order) still counts.
-var next = map[Status][]Status{
+var allowedMoves = map[Status][]Status{
 	StatusPending:    {StatusProcessing, StatusPaid, StatusFailed, StatusExpired, StatusNeedsReview},
 	StatusExpired:    {StatusProcessing, StatusPaid, StatusNeedsReview},
 	StatusProcessing: {StatusPaid, StatusFailed, StatusNeedsReview},
@@ -39,7 +39,7 @@ var next = map[Status][]Status{
 
 // CanMoveTo reports whether an order in status s may move to t.
 func (s Status) CanMoveTo(t Status) bool {
-	for _, n := range next[s] {
+	for _, n := range allowedMoves[s] {
 		if n == t {
 			return true
 		}
@@ -109,8 +109,8 @@ func (db *DB) PrepareOrder(ctx context.Context, ref CartRef) (o Order, reused bo
 	if ref.IsZero() {
 		return Order{}, false, ErrEmptyCart
 	}
-	err = db.inTx(ctx, func(tx *wtx) error {
-		cart, err := cartTx(ctx, tx, ref)
+	err = db.inTx(ctx, func(tx *writeTx) error {
+		cart, err := loadCart(ctx, tx, ref)
 		if err != nil {
 			return err
 		}
@@ -177,7 +177,7 @@ func fingerprint(ref CartRef, c Cart) string {
 // ErrConflict if the order is no longer pending (a concurrent attempt marked it failed), so that
 // nobody is sent to pay for an order the shop has given up on.
 func (db *DB) AttachCheckoutSession(ctx context.Context, orderID int64, sessionID, url string, expiresAt time.Time) error {
-	return db.inTx(ctx, func(tx *wtx) error {
+	return db.inTx(ctx, func(tx *writeTx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE orders SET checkout_session_id = ?, checkout_url = ?, session_expires_at = ?, updated_at = ?
 			WHERE id = ? AND status = 'pending' AND (checkout_session_id IS NULL OR checkout_session_id = ?)`,
 			sessionID, url, formatTime(expiresAt), db.now(), orderID, sessionID)
@@ -193,7 +193,7 @@ func (db *DB) AttachCheckoutSession(ctx context.Context, orderID int64, sessionI
 
 // FailCheckout marks a pending order failed because its Checkout Session could not be created.
 func (db *DB) FailCheckout(ctx context.Context, orderID int64) error {
-	return db.inTx(ctx, func(tx *wtx) error {
+	return db.inTx(ctx, func(tx *writeTx) error {
 		_, err := tx.ExecContext(ctx, "UPDATE orders SET status = 'failed', updated_at = ? WHERE id = ? AND status = 'pending' AND checkout_session_id IS NULL",
 			db.now(), orderID)
 		if err != nil {
@@ -208,7 +208,7 @@ func (db *DB) OrdersForUser(ctx context.Context, userID int64, limit int) ([]Ord
 	if limit <= 0 {
 		limit = -1
 	}
-	rows, err := db.reads.QueryContext(ctx, "SELECT "+orderColumns+" FROM orders WHERE user_id = ? ORDER BY id DESC LIMIT ?", userID, limit)
+	rows, err := db.readStmts.QueryContext(ctx, "SELECT "+orderColumns+" FROM orders WHERE user_id = ? ORDER BY id DESC LIMIT ?", userID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list orders: %w", err)
 	}
@@ -226,7 +226,7 @@ func (db *DB) OrdersForUser(ctx context.Context, userID int64, limit int) ([]Ord
 		return nil, fmt.Errorf("list orders: %w", err)
 	}
 	for i := range out {
-		if out[i].Items, err = orderItems(ctx, db.reads, out[i].ID); err != nil {
+		if out[i].Items, err = orderItems(ctx, db.readStmts, out[i].ID); err != nil {
 			return nil, err
 		}
 	}
@@ -235,12 +235,12 @@ func (db *DB) OrdersForUser(ctx context.Context, userID int64, limit int) ([]Ord
 
 // Order returns one order with its items.
 func (db *DB) Order(ctx context.Context, id int64) (Order, error) {
-	return db.orderWhere(ctx, db.reads, "id = ?", id)
+	return db.orderWhere(ctx, db.readStmts, "id = ?", id)
 }
 
 // OrderBySession returns the order paid through a Checkout Session.
 func (db *DB) OrderBySession(ctx context.Context, sessionID string) (Order, error) {
-	return db.orderWhere(ctx, db.reads, "checkout_session_id = ?", sessionID)
+	return db.orderWhere(ctx, db.readStmts, "checkout_session_id = ?", sessionID)
 }
 
 func (db *DB) orderWhere(ctx context.Context, q querier, cond string, arg any) (Order, error) {

@@ -47,7 +47,7 @@ func (db *DB) Products(ctx context.Context) ([]Product, error) {
 // list (a rendered page, say) stays valid while the version does.
 func (db *DB) Catalogue(ctx context.Context) ([]Product, int64, error) {
 	var version int64
-	if err := db.reads.QueryRowContext(ctx, "SELECT version FROM catalogue_version WHERE id = 1").Scan(&version); err != nil {
+	if err := db.readStmts.QueryRowContext(ctx, "SELECT version FROM catalogue_version WHERE id = 1").Scan(&version); err != nil {
 		return nil, 0, fmt.Errorf("list products: %w", err)
 	}
 	c := &db.catalogue
@@ -70,7 +70,7 @@ func (db *DB) Catalogue(ctx context.Context) ([]Product, int64, error) {
 }
 
 func (db *DB) readProducts(ctx context.Context) ([]Product, error) {
-	rows, err := db.reads.QueryContext(ctx, "SELECT "+productColumns+" FROM products WHERE active ORDER BY id")
+	rows, err := db.readStmts.QueryContext(ctx, "SELECT "+productColumns+" FROM products WHERE active ORDER BY id")
 	if err != nil {
 		return nil, fmt.Errorf("list products: %w", err)
 	}
@@ -97,7 +97,7 @@ func (db *DB) ProductByID(ctx context.Context, id int64) (Product, error) {
 }
 
 func (db *DB) product(ctx context.Context, cond string, arg any) (Product, error) {
-	p, err := scanProduct(db.reads.QueryRowContext(ctx,
+	p, err := scanProduct(db.readStmts.QueryRowContext(ctx,
 		"SELECT "+productColumns+" FROM products WHERE active AND "+cond, arg).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Product{}, ErrNotFound

@@ -69,17 +69,17 @@ func (c *stmtCache) QueryRowContext(ctx context.Context, query string, args ...a
 	return st.QueryRowContext(ctx, args...)
 }
 
-// wtx is a write transaction whose statements come from the writer's cache. The writer pool
+// writeTx is a write transaction whose statements come from the writer's cache. The writer pool
 // has one connection, which the transaction holds, so a statement cannot be prepared on the
 // pool mid-transaction: its first use runs unprepared, and it is prepared once the
 // transaction ends (see DB.inTx).
-type wtx struct {
+type writeTx struct {
 	tx    *sql.Tx
 	cache *stmtCache
 	later []string // statements to prepare after the transaction
 }
 
-func (t *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
+func (t *writeTx) stmt(ctx context.Context, query string) *sql.Stmt {
 	t.cache.mu.Lock()
 	st, ok := t.cache.m[query]
 	t.cache.mu.Unlock()
@@ -92,14 +92,14 @@ func (t *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
 
 // prepareLater prepares the statements the transaction ran unprepared; the pool's one
 // connection is free again.
-func (t *wtx) prepareLater(ctx context.Context) {
+func (t *writeTx) prepareLater(ctx context.Context) {
 	for _, q := range t.later {
 		t.cache.get(ctx, q) // on failure the statement simply keeps running unprepared
 	}
 }
 
 // ExecContext runs a statement in the transaction.
-func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+func (t *writeTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if st := t.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -107,7 +107,7 @@ func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 }
 
 // QueryContext runs a query in the transaction.
-func (t *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+func (t *writeTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -115,7 +115,7 @@ func (t *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql
 }
 
 // QueryRowContext runs a single-row query in the transaction.
-func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+func (t *writeTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}

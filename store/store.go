@@ -18,10 +18,10 @@ import (
 // DB is the shop's database: a pool of read-only connections and a single writer connection,
 // so concurrent writes queue in Go instead of failing with SQLITE_BUSY.
 type DB struct {
-	read  *sql.DB
-	write *sql.DB
-	reads *stmtCache // prepared statements of the reader pool
-	writs *stmtCache // prepared statements of the writer
+	read       *sql.DB
+	write      *sql.DB
+	readStmts  *stmtCache // prepared statements of the reader pool
+	writeStmts *stmtCache // prepared statements of the writer
 
 	catalogue catalogueCache
 
@@ -61,7 +61,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	write.SetConnMaxIdleTime(0)
 	write.SetConnMaxLifetime(0)
 
-	db := &DB{write: write, writs: newStmtCache(write), Now: time.Now,
+	db := &DB{write: write, writeStmts: newStmtCache(write), Now: time.Now,
 		events: make(chan applyRequest, maxEventBatch), closed: make(chan struct{}), stopped: make(chan struct{})}
 	if err := db.migrate(ctx); err != nil {
 		write.Close()
@@ -76,7 +76,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
 	read.SetConnMaxIdleTime(0)
-	db.read, db.reads = read, newStmtCache(read)
+	db.read, db.readStmts = read, newStmtCache(read)
 	db.wg.Add(1)
 	go db.commitEvents()
 	return db, nil
@@ -91,10 +91,10 @@ func (db *DB) Close() error {
 	}
 	close(db.closed)
 	db.wg.Wait()
-	db.writs.close()
+	db.writeStmts.close()
 	var rerr error
 	if db.read != nil {
-		db.reads.close()
+		db.readStmts.close()
 		rerr = db.read.Close()
 	}
 	if err := db.write.Close(); err != nil {
@@ -120,12 +120,12 @@ func (db *DB) IntegrityCheck(ctx context.Context) (string, error) {
 }
 
 // inTx runs fn in one write transaction (BEGIN IMMEDIATE) and commits when fn returns nil.
-func (db *DB) inTx(ctx context.Context, fn func(tx *wtx) error) error {
+func (db *DB) inTx(ctx context.Context, fn func(tx *writeTx) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	t := &wtx{tx: tx, cache: db.writs}
+	t := &writeTx{tx: tx, cache: db.writeStmts}
 	defer t.prepareLater(ctx)
 	if err := fn(t); err != nil {
 		tx.Rollback()

@@ -21,7 +21,7 @@ type User struct {
 // CreateUser adds an account; a taken email gives ErrConflict.
 func (db *DB) CreateUser(ctx context.Context, email, passwordHash string) (User, error) {
 	u := User{Email: email, PasswordHash: passwordHash, SessionVersion: 1, CreatedAt: db.Now()}
-	err := db.inTx(ctx, func(tx *wtx) error {
+	err := db.inTx(ctx, func(tx *writeTx) error {
 		res, err := tx.ExecContext(ctx,
 			"INSERT INTO users (email, password_hash, session_version, created_at) VALUES (?, ?, 1, ?)",
 			email, passwordHash, formatTime(u.CreatedAt))
@@ -42,13 +42,13 @@ func (db *DB) CreateUser(ctx context.Context, email, passwordHash string) (User,
 
 // UserByEmail finds an account by its (normalised) email.
 func (db *DB) UserByEmail(ctx context.Context, email string) (User, error) {
-	return db.scanUser(db.reads.QueryRowContext(ctx,
+	return db.scanUser(db.readStmts.QueryRowContext(ctx,
 		"SELECT id, email, password_hash, session_version, created_at FROM users WHERE email = ?", email))
 }
 
 // UserByID finds an account by id.
 func (db *DB) UserByID(ctx context.Context, id int64) (User, error) {
-	return db.scanUser(db.reads.QueryRowContext(ctx,
+	return db.scanUser(db.readStmts.QueryRowContext(ctx,
 		"SELECT id, email, password_hash, session_version, created_at FROM users WHERE id = ?", id))
 }
 
@@ -68,7 +68,7 @@ func (db *DB) scanUser(row *sql.Row) (User, error) {
 
 // EndSessions invalidates every session cookie issued to the user so far.
 func (db *DB) EndSessions(ctx context.Context, userID int64) error {
-	return db.inTx(ctx, func(tx *wtx) error {
+	return db.inTx(ctx, func(tx *writeTx) error {
 		_, err := tx.ExecContext(ctx, "UPDATE users SET session_version = session_version + 1 WHERE id = ?", userID)
 		if err != nil {
 			return fmt.Errorf("end sessions: %w", err)

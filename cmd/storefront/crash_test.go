@@ -276,20 +276,8 @@ type crashServer struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
-	logs crashLog
+	logs logSink
 }
-
-type crashLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *crashLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-func (l *crashLog) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.buf.String() }
 
 // start launches the server and waits for /healthz to answer 200.
 func (s *crashServer) start() {

@@ -23,9 +23,16 @@ type runningShop struct {
 	logs *logSink
 }
 
+// logSink collects a process's output; safe for concurrent writes. Every test here logs through it.
 type logSink struct {
 	mu  sync.Mutex
 	buf strings.Builder
+}
+
+func (l *logSink) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
 }
 
 func (l *logSink) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.buf.String() }
@@ -58,9 +65,7 @@ func startShop(t *testing.T, env map[string]string) *runningShop {
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
 			line := sc.Text()
-			shop.logs.mu.Lock()
-			shop.logs.buf.WriteString(line + "\n")
-			shop.logs.mu.Unlock()
+			shop.logs.Write([]byte(line + "\n"))
 			if m := simRe.FindStringSubmatch(line); m != nil && shop.Sim == "" {
 				shop.Sim = m[1]
 			}
