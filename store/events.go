@@ -283,9 +283,10 @@ func mismatch(o Order, p Payment) string {
 	return ""
 }
 
-// transition changes the order's status if the move is allowed; on paid it records the payment,
-// takes what was bought out of the shopper's cart, and applies changes that were kept waiting
-// for this order.
+// transition changes the order's status if the move is allowed; on paid it records the payment
+// and takes what was bought out of the shopper's cart. When the order is paid or first learns its
+// payment intent, changes kept waiting for that payment are applied, and a full refund already
+// known moves the order on to refunded.
 func (db *DB) transition(ctx context.Context, tx *writeTx, o Order, to Status, outcome Outcome, reason string, ch Change) (EventResult, error) {
 	if !o.Status.CanMoveTo(to) {
 		return EventResult{Outcome: OutcomeStale, Reason: fmt.Sprintf("order %d is %s, not moving to %s", o.ID, o.Status, to)}, nil
@@ -293,7 +294,8 @@ func (db *DB) transition(ctx context.Context, tx *writeTx, o Order, to Status, o
 	now := db.Now()
 	from := o.Status
 	o.Status, o.UpdatedAt = to, now
-	if ch.Order.PaymentIntent != "" && o.PaymentIntent == "" {
+	learnedPayment := ch.Order.PaymentIntent != "" && o.PaymentIntent == ""
+	if learnedPayment {
 		o.PaymentIntent = ch.Order.PaymentIntent
 	}
 	if ch.CustomerEmail != "" && o.CustomerEmail == "" {
@@ -314,9 +316,17 @@ func (db *DB) transition(ctx context.Context, tx *writeTx, o Order, to Status, o
 		if err := removeBought(ctx, tx, o); err != nil {
 			return EventResult{}, err
 		}
+	}
+	if to == StatusPaid || learnedPayment {
 		if o, err = db.applyKept(ctx, tx, o); err != nil {
 			return EventResult{}, err
 		}
+	}
+	if o.RefundedInFull && o.Status.CanMoveTo(StatusRefunded) {
+		// The payment was refunded before its confirmation arrived: end where the natural order ends.
+		res, err := db.transition(ctx, tx, o, StatusRefunded, outcome, reason, ch)
+		res.From = from
+		return res, err
 	}
 	return EventResult{Outcome: outcome, Reason: reason, Order: &o, From: from}, nil
 }
@@ -391,7 +401,11 @@ func removeBought(ctx context.Context, tx *writeTx, o Order) error {
 	return nil
 }
 
-// refund marks the order of a fully refunded payment as refunded. A partial refund is recorded only.
+// refund records what has been refunded of the order's payment (a running total, so a late
+// event carrying an older total changes nothing) and moves a paid order refunded in full to
+// refunded. A full refund reported before the payment's confirmation waits on the order and is
+// applied when the payment lands (see transition), so the end state does not depend on which
+// event came first.
 func (db *DB) refund(ctx context.Context, tx *writeTx, ch Change) (EventResult, error) {
 	if ch.Order.PaymentIntent == "" {
 		return EventResult{Outcome: OutcomeUnmatched, Reason: "the refund names no payment"}, nil
@@ -403,8 +417,24 @@ func (db *DB) refund(ctx context.Context, tx *writeTx, ch Change) (EventResult, 
 	if err != nil {
 		return EventResult{}, err
 	}
-	if !ch.Refund.Full {
-		return EventResult{Outcome: OutcomeRecorded, Reason: fmt.Sprintf("partial refund of %d", ch.Refund.Amount)}, nil
+	amount, full := max(o.AmountRefunded, ch.Refund.Amount), o.RefundedInFull || ch.Refund.Full
+	if full && amount < o.AmountTotal {
+		amount = o.AmountTotal
 	}
-	return db.transition(ctx, tx, o, StatusRefunded, OutcomeApplied, "", ch)
+	if amount != o.AmountRefunded || full != o.RefundedInFull {
+		if _, err := tx.ExecContext(ctx, "UPDATE orders SET amount_refunded = ?, refunded_in_full = ?, updated_at = ? WHERE id = ?",
+			amount, full, db.now(), o.ID); err != nil {
+			return EventResult{}, fmt.Errorf("record refund on order %d: %w", o.ID, err)
+		}
+		o.AmountRefunded, o.RefundedInFull = amount, full
+	}
+	switch {
+	case full && o.Status.CanMoveTo(StatusRefunded):
+		return db.transition(ctx, tx, o, StatusRefunded, OutcomeApplied, "", ch)
+	case full && o.Status == StatusRefunded:
+		return EventResult{Outcome: OutcomeStale, Reason: fmt.Sprintf("order %d is already refunded", o.ID), Order: &o, From: o.Status}, nil
+	case full:
+		return EventResult{Outcome: OutcomeRecorded, Reason: fmt.Sprintf("full refund kept until order %d (%s) is paid", o.ID, o.Status), Order: &o, From: o.Status}, nil
+	}
+	return EventResult{Outcome: OutcomeRecorded, Reason: fmt.Sprintf("refunded %d of %d so far", amount, o.AmountTotal), Order: &o, From: o.Status}, nil
 }

@@ -315,10 +315,17 @@ func TestApplyEventRefunds(t *testing.T) {
 		mustApplyEvent(t, f.db, settleFor("evt_paid", f.order, StatusPaid, true), OutcomeApplied)
 		ev := refundFor("evt_partial", "pi_cs_partial", 100, false)
 		res := mustApplyEvent(t, f.db, ev, OutcomeRecorded)
-		if res.Order != nil {
-			t.Errorf("partial refund result carries an order: %+v", res.Order)
+		if res.Order == nil || res.Order.AmountRefunded != 100 {
+			t.Errorf("partial refund result = %+v, want the order with 100 refunded", res.Order)
 		}
-		wantOrderStatus(t, f.db, f.order.ID, StatusPaid)
+		if o := wantOrderStatus(t, f.db, f.order.ID, StatusPaid); o.AmountRefunded != 100 || o.RefundedInFull {
+			t.Errorf("order refunded %d (full %v), want 100 of it", o.AmountRefunded, o.RefundedInFull)
+		}
+		// An older running total delivered late lowers nothing.
+		mustApplyEvent(t, f.db, refundFor("evt_older", "pi_cs_partial", 50, false), OutcomeRecorded)
+		if o := wantOrderStatus(t, f.db, f.order.ID, StatusPaid); o.AmountRefunded != 100 {
+			t.Errorf("after an older total the order shows %d refunded, want 100", o.AmountRefunded)
+		}
 		if got, want := readEventRow(t, f.db, ev.Event.ID).Outcome, string(OutcomeRecorded); got != want {
 			t.Errorf("stored outcome = %q, want %q", got, want)
 		}
@@ -345,7 +352,9 @@ func TestApplyEventRefunds(t *testing.T) {
 		f := newCheckoutFixture(t, "cs_early_partial")
 		mustApplyEvent(t, f.db, refundFor("evt_early_partial", "pi_cs_early_partial", 100, false), OutcomeUnmatched)
 		mustApplyEvent(t, f.db, settleFor("evt_paid", f.order, StatusPaid, true), OutcomeApplied)
-		wantOrderStatus(t, f.db, f.order.ID, StatusPaid)
+		if o := wantOrderStatus(t, f.db, f.order.ID, StatusPaid); o.AmountRefunded != 100 {
+			t.Errorf("order shows %d refunded, want the early partial refund of 100", o.AmountRefunded)
+		}
 	})
 
 	t.Run("BeforeAsyncPaid", func(t *testing.T) {
@@ -360,8 +369,16 @@ func TestApplyEventRefunds(t *testing.T) {
 		f := newCheckoutFixture(t, "cs_refund_pending")
 		// The order knows its payment intent (completed unpaid), but is not paid yet.
 		mustApplyEvent(t, f.db, settleFor("evt_unpaid", f.order, StatusProcessing, true), OutcomeApplied)
-		mustApplyEvent(t, f.db, refundFor("evt_refund", "pi_cs_refund_pending", f.order.AmountTotal, true), OutcomeStale)
+		mustApplyEvent(t, f.db, refundFor("evt_refund", "pi_cs_refund_pending", f.order.AmountTotal, true), OutcomeRecorded)
 		wantOrderStatus(t, f.db, f.order.ID, StatusProcessing)
+		// The payment then succeeds: the order ends refunded, as in the natural order.
+		res := mustApplyEvent(t, f.db, settleFor("evt_async_paid", f.order, StatusPaid, true), OutcomeApplied)
+		if res.Order == nil || res.Order.Status != StatusRefunded || res.From != StatusProcessing {
+			t.Errorf("result = %+v, want the order refunded from processing", res)
+		}
+		if o := wantOrderStatus(t, f.db, f.order.ID, StatusRefunded); o.PaidAt.IsZero() {
+			t.Error("order refunded on confirmation has no PaidAt")
+		}
 	})
 
 	t.Run("NoPaymentIntent", func(t *testing.T) {

@@ -31,10 +31,11 @@ const (
 // arrive twice, late or out of order cannot undo what a later event did. Expiry is the weakest
 // news: a payment confirmed for an expired session (delivered late, or out of order) still counts.
 var allowedMoves = map[Status][]Status{
-	StatusPending:    {StatusProcessing, StatusPaid, StatusFailed, StatusExpired, StatusNeedsReview},
-	StatusExpired:    {StatusProcessing, StatusPaid, StatusNeedsReview},
-	StatusProcessing: {StatusPaid, StatusFailed, StatusNeedsReview},
-	StatusPaid:       {StatusRefunded},
+	StatusPending:     {StatusProcessing, StatusPaid, StatusFailed, StatusExpired, StatusNeedsReview},
+	StatusExpired:     {StatusProcessing, StatusPaid, StatusNeedsReview},
+	StatusProcessing:  {StatusPaid, StatusFailed, StatusNeedsReview},
+	StatusPaid:        {StatusRefunded},
+	StatusNeedsReview: {StatusRefunded},
 }
 
 // CanMoveTo reports whether an order in status s may move to t.
@@ -63,7 +64,12 @@ type Order struct {
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 	PaidAt            time.Time
-	Items             []OrderItem
+	// AmountRefunded is how much of the payment has been refunded so far, in minor units;
+	// RefundedInFull is set once the whole payment is. Both are kept even while the order is
+	// not yet paid, so a refund reported before the payment's confirmation is not lost.
+	AmountRefunded int64
+	RefundedInFull bool
+	Items          []OrderItem
 }
 
 // OrderItem is a snapshot of a product as it was priced when the order was made.
@@ -82,7 +88,7 @@ func (o Order) IdempotencyKey() string {
 
 const orderColumns = `id, coalesce(user_id, 0), coalesce(cart_id, 0), status, amount_total, currency,
 	coalesce(checkout_session_id, ''), coalesce(checkout_url, ''), session_expires_at,
-	coalesce(payment_intent, ''), coalesce(customer_email, ''), created_at, updated_at, paid_at`
+	coalesce(payment_intent, ''), coalesce(customer_email, ''), created_at, updated_at, paid_at, amount_refunded, refunded_in_full`
 
 func scanOrder(scan func(...any) error) (Order, error) {
 	var o Order
@@ -90,7 +96,7 @@ func scanOrder(scan func(...any) error) (Order, error) {
 	var expires, paid sql.NullString
 	err := scan(&o.ID, &o.UserID, &o.CartID, &o.Status, &o.AmountTotal, &o.Currency,
 		&o.CheckoutSessionID, &o.CheckoutURL, &expires, &o.PaymentIntent, &o.CustomerEmail,
-		&created, &updated, &paid)
+		&created, &updated, &paid, &o.AmountRefunded, &o.RefundedInFull)
 	if err != nil {
 		return Order{}, err
 	}

@@ -1,0 +1,190 @@
+package payments
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"storefront/store"
+)
+
+// A history is the events Stripe sends for one checkout, in the order it sends them. Each event is
+// built for a given order, session and payment intent, so every replay gets its own order.
+type history struct {
+	name   string
+	events []historyEvent
+}
+
+type historyEvent struct {
+	name  string
+	build func(o store.Order) (typ string, obj map[string]any)
+}
+
+func sessionEvent(name, typ, paymentStatus string, amountDelta int64) historyEvent {
+	return historyEvent{name, func(o store.Order) (string, map[string]any) {
+		return typ, map[string]any{"id": o.CheckoutSessionID, "object": "checkout.session", "payment_status": paymentStatus,
+			"amount_total": o.AmountTotal + amountDelta, "currency": o.Currency, "client_reference_id": nil,
+			"metadata": map[string]string{"order_id": fmt.Sprint(o.ID)}, "payment_intent": "pi_" + o.CheckoutSessionID,
+			"customer_details": map[string]any{"email": "buyer@example.com"}}
+	}}
+}
+
+func refundEvent(name string, part func(total int64) int64) historyEvent {
+	return historyEvent{name, func(o store.Order) (string, map[string]any) {
+		amount := part(o.AmountTotal)
+		return "charge.refunded", map[string]any{"id": "ch_" + o.CheckoutSessionID, "object": "charge",
+			"payment_intent": "pi_" + o.CheckoutSessionID, "amount": o.AmountTotal, "amount_refunded": amount,
+			"refunded": amount == o.AmountTotal, "metadata": map[string]string{"order_id": fmt.Sprint(o.ID)}}
+	}}
+}
+
+var (
+	completedPaid   = sessionEvent("completed(paid)", "checkout.session.completed", "paid", 0)
+	completedUnpaid = sessionEvent("completed(unpaid)", "checkout.session.completed", "unpaid", 0)
+	completedWrong  = sessionEvent("completed(paid, wrong amount)", "checkout.session.completed", "paid", 1)
+	asyncSucceeded  = sessionEvent("async_payment_succeeded", "checkout.session.async_payment_succeeded", "paid", 0)
+	asyncFailed     = sessionEvent("async_payment_failed", "checkout.session.async_payment_failed", "unpaid", 0)
+	expired         = sessionEvent("expired", "checkout.session.expired", "unpaid", 0)
+	partialRefund   = refundEvent("refunded(part)", func(total int64) int64 { return total / 3 })
+	fullRefund      = refundEvent("refunded(all)", func(total int64) int64 { return total })
+)
+
+// histories are the sequences Stripe can send for one Checkout Session of this shop.
+var histories = []history{
+	{"Card", []historyEvent{completedPaid, partialRefund, fullRefund}},
+	{"BankTransfer", []historyEvent{completedUnpaid, asyncSucceeded, partialRefund, fullRefund}},
+	{"BankTransferFails", []historyEvent{completedUnpaid, asyncFailed}},
+	{"Expired", []historyEvent{expired}},
+	{"WrongAmount", []historyEvent{completedWrong, fullRefund}},
+}
+
+// orderState is what a shopper or an operator can see of an order after the events.
+type orderState struct {
+	Status         store.Status
+	Paid           bool
+	PaymentIntent  string
+	AmountRefunded int64
+	RefundedInFull bool
+}
+
+// TestEventOrderDoesNotMatter delivers every pair and triple of each history's events (and each
+// event twice), in every order, and checks the order ends as it does when they come in Stripe's
+// order. Webhooks are delivered at least once and in no set order, so nothing else is acceptable.
+func TestEventOrderDoesNotMatter(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "shop.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+
+	orders := 0
+	newOrder := func() store.Order {
+		t.Helper()
+		orders++
+		cart := store.CartRef{Token: fmt.Sprintf("cart-%d", orders)}
+		if err := db.AddToCart(ctx, cart, 1, 2); err != nil {
+			t.Fatal(err)
+		}
+		o, _, err := db.PrepareOrder(ctx, cart)
+		if err != nil {
+			t.Fatal(err)
+		}
+		session := fmt.Sprintf("cs_perm_%d", orders)
+		if err := db.AttachCheckoutSession(ctx, o.ID, session, "https://checkout.example/"+session, time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if o, err = db.Order(ctx, o.ID); err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	deliver := func(events []historyEvent) orderState {
+		t.Helper()
+		o := newOrder()
+		for i, ev := range events {
+			typ, obj := ev.build(o)
+			payload := stripeEvent(t, typ, obj)
+			// Each delivery of the same event carries the same id, as Stripe's retries do.
+			payload = []byte(strings.Replace(string(payload), `"id":"evt_1"`, fmt.Sprintf(`"id":"evt_%d_%s"`, o.ID, ev.name), 1))
+			ch, err := ParseEvent(payload)
+			if err != nil {
+				t.Fatalf("event %d (%s): %v", i, ev.name, err)
+			}
+			if _, err := db.ApplyChange(ctx, ch); err != nil {
+				t.Fatalf("apply %s: %v", ev.name, err)
+			}
+		}
+		got, err := db.Order(ctx, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return orderState{got.Status, !got.PaidAt.IsZero(), strings.TrimPrefix(got.PaymentIntent, "pi_"+got.CheckoutSessionID),
+			got.AmountRefunded, got.RefundedInFull}
+	}
+
+	checked := 0
+	for _, h := range histories {
+		t.Run(h.name, func(t *testing.T) {
+			for _, picked := range selections(len(h.events)) {
+				natural := make([]historyEvent, len(picked))
+				for i, p := range picked {
+					natural[i] = h.events[p]
+				}
+				want := deliver(natural)
+				for _, order := range permutations(len(natural)) {
+					shuffled := make([]historyEvent, len(order))
+					names := make([]string, len(order))
+					for i, p := range order {
+						shuffled[i], names[i] = natural[p], natural[p].name
+					}
+					if got := deliver(shuffled); got != want {
+						t.Errorf("delivered %s: order ends %+v; in Stripe's order it ends %+v", strings.Join(names, ", "), got, want)
+					}
+					checked++
+				}
+			}
+		})
+	}
+	t.Logf("%d deliveries checked", checked)
+}
+
+// selections lists, in increasing order of index, every non-empty choice of at most three of n
+// events, and each single event delivered twice.
+func selections(n int) [][]int {
+	var out [][]int
+	for mask := 1; mask < 1<<n; mask++ {
+		var pick []int
+		for i := range n {
+			if mask&(1<<i) != 0 {
+				pick = append(pick, i)
+			}
+		}
+		if len(pick) <= 3 {
+			out = append(out, pick)
+		}
+	}
+	for i := range n {
+		out = append(out, []int{i, i})
+	}
+	return out
+}
+
+// permutations lists every order of 0..n-1.
+func permutations(n int) [][]int {
+	if n == 0 {
+		return [][]int{{}}
+	}
+	var out [][]int
+	for _, rest := range permutations(n - 1) {
+		for at := 0; at <= len(rest); at++ {
+			p := slices.Insert(slices.Clone(rest), at, n-1)
+			out = append(out, p)
+		}
+	}
+	return out
+}
