@@ -4,10 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"net/mail"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -51,10 +49,18 @@ func (s *server) handleSignup() http.HandlerFunc {
 		case utf8.RuneCountInString(password) < minPasswordLen:
 			f.PasswordError = fmt.Sprintf("Use at least %d characters.", minPasswordLen)
 		case len(password) > maxPasswordLen:
-			f.PasswordError = fmt.Sprintf("Use at most %d characters.", maxPasswordLen)
+			f.PasswordError = fmt.Sprintf("Use at most %d bytes (accented letters and emoji take two to four each).", maxPasswordLen)
 		}
 		if f.EmailError != "" || f.PasswordError != "" {
 			s.renderAuth(w, r, http.StatusUnprocessableEntity, "signup", f)
+			return
+		}
+		// Hashing a password is meant to be slow: limit how often one address can ask for it.
+		if ok, wait := s.limiter.take("signup:"+clientAddr(r), signupPerAddress, signupWindow); !ok {
+			retryAfter(w, wait)
+			f.Error = fmt.Sprintf("Too many sign-ups from your network. Please try again in %d minutes.", int(math.Ceil(wait.Minutes())))
+			s.Logger.Warn("sign-up rate limited", "addr", clientAddr(r))
+			s.renderAuth(w, r, http.StatusTooManyRequests, "signup", f)
 			return
 		}
 		hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
@@ -96,46 +102,73 @@ func (s *server) handleLoginForm() http.HandlerFunc {
 func (s *server) handleLogin() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v := s.visitorOf(r)
-		email, _ := normaliseEmail(r.PostFormValue("email"))
+		email, emailErr := normaliseEmail(r.PostFormValue("email"))
 		password := r.PostFormValue("password")
 		f := components.AuthForm{Email: r.PostFormValue("email"), Next: r.PostFormValue("next")}
-
-		accountKey := "account:" + email
-		okIP, waitIP := s.limiter.take("ip:"+clientIP(r), loginPerIP)
-		okAccount, waitAccount := true, time.Duration(0)
-		if okIP {
-			okAccount, waitAccount = s.limiter.take(accountKey, loginPerAccount)
-		}
-		if !okIP || !okAccount {
-			wait := max(waitIP, waitAccount)
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		if ok, wait := s.mayTryLogin(r, email, emailErr == ""); !ok {
+			retryAfter(w, wait)
 			f.Error = fmt.Sprintf("Too many login attempts. Please wait %d minutes and try again.", int(math.Ceil(wait.Minutes())))
-			s.Logger.Warn("login rate limited", "ip", clientIP(r))
+			s.Logger.Warn("login rate limited", "addr", clientAddr(r))
 			s.renderAuth(w, r, http.StatusTooManyRequests, "login", f)
 			return
 		}
 
-		u, err := s.Store.UserByEmail(r.Context(), email)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			s.serverError(w, r, err)
-			return
+		var u store.User
+		err := store.ErrNotFound
+		if emailErr == "" {
+			u, err = s.Store.UserByEmail(r.Context(), email)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				s.serverError(w, r, err)
+				return
+			}
 		}
 		hash := dummyHash
 		if err == nil {
 			hash = []byte(u.PasswordHash)
 		}
-		if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || err != nil {
+		// bcrypt reads only 72 bytes, so a longer password would match on its first 72. Such a
+		// password cannot have been set here: refuse it, after the same work as any other try.
+		matches := bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil && len(password) <= maxPasswordLen
+		if !matches || err != nil {
 			f.Error = "That email and password do not match an account."
 			s.renderAuth(w, r, http.StatusUnauthorized, "login", f)
 			return
 		}
-		s.limiter.reset(accountKey)
+		s.limiter.reset(loginPairKey(r, email))
 		if err := s.startSession(w, r, v, u); err != nil {
 			s.serverError(w, r, err)
 			return
 		}
 		redirect(w, r, localPath(f.Next))
 	}
+}
+
+// mayTryLogin applies the login limits and counts the attempt: attempts per address, attempts
+// per address and account (forgotten when that address logs in), and, for an account under
+// attack from many addresses, a single try per address. An address that has not tried an
+// account is never refused for that account's sake, so nobody without the password can lock
+// its owner out. Checking and counting happen together, so guesses sent side by side cannot
+// all slip past.
+func (s *server) mayTryLogin(r *http.Request, email string, isAccount bool) (bool, time.Duration) {
+	if ok, wait := s.limiter.take("login:"+clientAddr(r), loginPerAddress, loginWindow); !ok {
+		return false, wait
+	}
+	if !isAccount {
+		return true, 0
+	}
+	limit := loginFailuresPerKey
+	if s.limiter.count("login-account:"+email, loginWindow) >= loginFailuresUnderAttack {
+		limit = 1
+	}
+	if ok, wait := s.limiter.take(loginPairKey(r, email), limit, loginWindow); !ok {
+		return false, wait
+	}
+	s.limiter.add("login-account:"+email, loginWindow)
+	return true, 0
+}
+
+func loginPairKey(r *http.Request, email string) string {
+	return "login:" + clientAddr(r) + " " + email
 }
 
 func (s *server) handleLogout() http.HandlerFunc {
@@ -179,12 +212,4 @@ func normaliseEmail(raw string) (string, string) {
 		return email, "Enter an email address like name@example.com."
 	}
 	return email, ""
-}
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -8,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // testPassword is the password the harness's signup uses.
@@ -162,7 +166,8 @@ func TestSignup(t *testing.T) {
 			{"", "Choose a password."},
 			{"short", "Use at least 8 characters."},
 			{"1234567", "Use at least 8 characters."},
-			{strings.Repeat("x", 73), "Use at most 72 characters."},
+			{strings.Repeat("x", 73), "Use at most 72 bytes (accented letters and emoji take two to four each)."},
+			{strings.Repeat("é", 40), "Use at most 72 bytes (accented letters and emoji take two to four each)."},
 		} {
 			c := shop.client()
 			res := c.post("/signup", credentials("ann@example.com", tc.password))
@@ -461,8 +466,8 @@ func TestLoginRateLimit(t *testing.T) {
 		shop := newTestShop(t)
 		shop.client().signup("carol@example.com")
 		// Every attempt costs a bcrypt comparison: make them side by side.
-		statuses := make(chan int, loginPerIP)
-		for i := range loginPerIP {
+		statuses := make(chan int, loginPerAddress)
+		for i := range loginPerAddress {
 			go func() {
 				form := credentials("guess"+strconv.Itoa(i)+"@example.com", "wrong password")
 				res, err := http.PostForm(shop.srv.URL+"/login", form)
@@ -474,7 +479,7 @@ func TestLoginRateLimit(t *testing.T) {
 				statuses <- res.StatusCode
 			}()
 		}
-		for range loginPerIP {
+		for range loginPerAddress {
 			if got, want := <-statuses, http.StatusUnauthorized; got != want {
 				t.Errorf("attempt under the limit: status %d, want %d", got, want)
 			}
@@ -515,32 +520,100 @@ func TestLoginRateLimit(t *testing.T) {
 				t.Errorf("status %d, want 401 or 429", status)
 			}
 		}
-		if checked > loginPerAccount {
-			t.Errorf("%d of %d concurrent guesses were checked against the password, want at most %d", checked, guesses, loginPerAccount)
+		if checked > loginFailuresPerKey {
+			t.Errorf("%d of %d concurrent guesses were checked against the password, want at most %d", checked, guesses, loginFailuresPerKey)
 		}
 	})
 
 	t.Run("WindowPasses", func(t *testing.T) {
 		now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-		l := newLoginLimiter()
+		l := newLimiter()
 		l.now = func() time.Time { return now }
-		key := "account:carol@example.com"
-		for range loginPerAccount {
-			if ok, _ := l.take(key, loginPerAccount); !ok {
+		key := "login:carol@example.com"
+		for range loginFailuresPerKey {
+			if ok, _ := l.take(key, loginFailuresPerKey, loginWindow); !ok {
 				t.Fatalf("refused under the limit")
 			}
 		}
-		ok, wait := l.take(key, loginPerAccount)
+		ok, wait := l.take(key, loginFailuresPerKey, loginWindow)
 		if ok || wait != loginWindow {
 			t.Fatalf("at the limit: allowed %v, wait %v", ok, wait)
 		}
 		now = now.Add(loginWindow - time.Second)
-		if ok, wait := l.take(key, loginPerAccount); ok || wait != time.Second {
+		if ok, wait := l.take(key, loginFailuresPerKey, loginWindow); ok || wait != time.Second {
 			t.Errorf("a second before the window ends: allowed %v, wait %v", ok, wait)
 		}
 		now = now.Add(time.Second)
-		if ok, _ := l.take(key, loginPerAccount); !ok {
+		if ok, _ := l.take(key, loginFailuresPerKey, loginWindow); !ok {
 			t.Errorf("still refused once the window has passed")
+		}
+	})
+
+	t.Run("OwnerIsNeverLockedOut", func(t *testing.T) {
+		// Guesses from many addresses, enough to put the account under attack, must not stop
+		// its owner, at an address that has not failed, from logging in with the password.
+		shop := newTestShop(t)
+		shop.client().signup("owner@example.com")
+		for i := range loginFailuresUnderAttack + 10 {
+			addr := fmt.Sprintf("203.0.113.%d:4000", i%250+1)
+			if i >= 250 {
+				addr = fmt.Sprintf("[2001:db8:%x::1]:4000", i)
+			}
+			for range loginFailuresPerKey + 1 {
+				shop.serveFrom(addr, http.MethodPost, "/login", credentials("owner@example.com", "guess"))
+			}
+		}
+		res := shop.serveFrom("198.51.100.7:5000", http.MethodPost, "/login", credentials("owner@example.com", testPassword))
+		if res.Code != http.StatusSeeOther {
+			t.Fatalf("the owner, from a fresh address, got %d, want 303 (logged in)", res.Code)
+		}
+		// An address that already guessed gets no further try while the account is under attack.
+		res = shop.serveFrom("203.0.113.1:4000", http.MethodPost, "/login", credentials("owner@example.com", testPassword))
+		if res.Code != http.StatusTooManyRequests || res.Header().Get("Retry-After") == "" {
+			t.Errorf("a guessing address got %d (Retry-After %q), want 429 with Retry-After", res.Code, res.Header().Get("Retry-After"))
+		}
+		// Same /64: the same network, the same limit.
+		for range loginPerAddress {
+			shop.serveFrom("[2001:db8:1:2::1]:1", http.MethodPost, "/login", credentials("x@example.com", "guess"))
+		}
+		if res := shop.serveFrom("[2001:db8:1:2::ffff]:1", http.MethodPost, "/login", credentials("y@example.com", "guess")); res.Code != http.StatusTooManyRequests {
+			t.Errorf("another address of the same /64 got %d, want 429", res.Code)
+		}
+	})
+
+	t.Run("HugeEmailsAreNotKept", func(t *testing.T) {
+		// An email too long to be an address is answered without being remembered.
+		shop := newTestShop(t)
+		huge := strings.Repeat("a", 60<<10) + "@example.com"
+		for i := range loginPerAddress {
+			shop.serveFrom(fmt.Sprintf("192.0.2.%d:1", i+1), http.MethodPost, "/login", credentials(huge, "guess"))
+		}
+		lim := shop.limiter()
+		lim.mu.Lock()
+		defer lim.mu.Unlock()
+		for k := range lim.hits {
+			if len(k) > 300 {
+				t.Fatalf("the limiter keeps a %d-byte key", len(k))
+			}
+		}
+	})
+
+	t.Run("Over72BytesNeverMatches", func(t *testing.T) {
+		shop := newTestShop(t)
+		long := strings.Repeat("p", 72)
+		hash, err := bcrypt.GenerateFromPassword([]byte(long), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := shop.db.CreateUser(context.Background(), "long@example.com", string(hash)); err != nil {
+			t.Fatal(err)
+		}
+		c := shop.client()
+		if res := c.post("/login", credentials("long@example.com", long+"anything")); res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("72 bytes of the password and a suffix: status %d, want 401", res.StatusCode)
+		}
+		if res := c.post("/login", credentials("long@example.com", long)); res.StatusCode != http.StatusSeeOther {
+			t.Errorf("the password itself: status %d, want 303", res.StatusCode)
 		}
 	})
 }

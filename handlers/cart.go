@@ -59,6 +59,15 @@ func (s *server) handleAddToCart() http.HandlerFunc {
 		}
 		form := components.AddForm{ProductID: productID, Quantity: r.PostFormValue("quantity")}
 		qty, msg := parseQuantity(form.Quantity, 1)
+		if msg == "" && v.user == nil && v.cartToken == "" {
+			if ok, wait := s.limiter.take("cart:"+clientAddr(r), cartsPerAddr, cartWindow); !ok {
+				retryAfter(w, wait)
+				s.Logger.Warn("new cart rate limited", "addr", clientAddr(r))
+				s.errorPage(w, r, http.StatusTooManyRequests, "Too many new carts",
+					"Too many new carts were started from your network. Please try again later, or log in.")
+				return
+			}
+		}
 		if msg == "" {
 			if err := s.ensureCartToken(w, r, v); err != nil {
 				s.serverError(w, r, err)

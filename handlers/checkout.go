@@ -26,6 +26,14 @@ func (s *server) handleCreateCheckoutSession() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v := s.visitorOf(r)
 		ctx := r.Context()
+		// Each new Checkout Session is a call to Stripe, whose rate limit is the shop's.
+		if s.limiter.count("checkout:"+clientAddr(r), checkoutWindow) >= checkoutsPerIP {
+			retryAfter(w, checkoutWindow)
+			s.Logger.Warn("checkout rate limited", "addr", clientAddr(r))
+			s.errorPage(w, r, http.StatusTooManyRequests, "Too many checkouts",
+				"Too many checkouts were started from your network. Your cart is kept: please try again in a few minutes.")
+			return
+		}
 		o, reused, err := s.Store.PrepareOrder(ctx, v.cartRef())
 		if errors.Is(err, store.ErrEmptyCart) {
 			s.errorPage(w, r, http.StatusBadRequest, "Your cart is empty", "Your cart is empty: add something before checking out.")
@@ -53,6 +61,7 @@ func (s *server) handleCreateCheckoutSession() http.HandlerFunc {
 		for _, it := range o.Items {
 			req.Items = append(req.Items, payments.LineItem{Name: it.Name, UnitAmount: it.UnitAmount, Quantity: int64(it.Quantity)})
 		}
+		s.limiter.add("checkout:"+clientAddr(r), checkoutWindow)
 		cs, err := s.Payments.CreateCheckoutSession(ctx, req)
 		if err != nil {
 			s.Logger.Error("create checkout session", "error", err, "order_id", o.ID, "stripe_request_id", payments.RequestID(err))

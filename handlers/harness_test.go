@@ -38,6 +38,7 @@ type testShop struct {
 	broker   *live.Broker[*store.Order]
 	logs     *syncBuffer
 	done     chan struct{}
+	server   *server
 }
 
 type shopOption func(*Deps)
@@ -74,7 +75,7 @@ func newTestShop(t *testing.T, opts ...shopOption) *testShop {
 	s.srv = httptest.NewUnstartedServer(nil)
 	s.srv.Start()
 	d.BaseURL, _ = url.Parse(s.srv.URL)
-	s.srv.Config.Handler = NewServer(d)
+	s.server, s.srv.Config.Handler = newServer(d)
 	t.Cleanup(func() {
 		select {
 		case <-s.done:
@@ -315,3 +316,23 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// serveFrom sends a request as if from the client address addr ("host:port"), which a test
+// server's loopback connections cannot show, and returns the recorded answer.
+func (s *testShop) serveFrom(addr, method, path string, form url.Values) *httptest.ResponseRecorder {
+	s.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req := httptest.NewRequest(method, s.srv.URL+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	req.RemoteAddr = addr
+	rec := httptest.NewRecorder()
+	s.srv.Config.Handler.ServeHTTP(rec, req)
+	return rec
+}
+
+func (s *testShop) limiter() *limiter { return s.server.limiter }

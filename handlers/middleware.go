@@ -1,8 +1,12 @@
 package handlers
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
+	"mime"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -81,4 +85,43 @@ func (s *server) crossOriginDenied(w http.ResponseWriter, r *http.Request) {
 		"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
 	s.errorPage(w, r, http.StatusForbidden, "Request refused",
 		"This form was sent from another website, so it was not accepted. Please go back and try again from this shop.")
+}
+
+// Request body limits: every form is small; an admin's product image is the one upload.
+const (
+	maxFormBody   = 64 << 10
+	maxUploadBody = 2<<20 + 64<<10 // a 2 MB image and the product's other fields
+)
+
+// limitBodies caps the body of every request that may carry one and parses forms up front, so
+// that an oversized or malformed body gets a clear 413 or 400 and nothing is spooled to disk.
+// The webhook reads (and caps) its own body.
+func (s *server) limitBodies(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead || r.URL.Path == "/webhook/" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		limit := int64(maxFormBody)
+		if strings.HasPrefix(r.URL.Path, "/admin/products") {
+			limit = maxUploadBody
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		var err error
+		if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
+			err = r.ParseMultipartForm(limit) // held in memory: the body is at most limit
+		} else {
+			err = r.ParseForm()
+		}
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			s.errorPage(w, r, http.StatusRequestEntityTooLarge, "Request too large",
+				fmt.Sprintf("This form sent more than %d KiB, more than any form of this shop needs.", limit>>10))
+		case err != nil:
+			s.errorPage(w, r, http.StatusBadRequest, "Bad request", "This form could not be read. Please go back and try again.")
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
 }

@@ -1,21 +1,40 @@
 package handlers
 
 import (
+	"math"
+	"net"
+	"net/http"
+	"strconv"
 	"sync"
 	"time"
 )
 
-// Login attempt limits: generous for people, tight for password guessing. A successful login
-// clears its account's count.
+// Limits on what one client address (or one account) may do in a window. They are generous for
+// people and tight for scripts. Keys are short and bounded: an address, an account's normalised
+// email (at most 254 bytes) or both, never raw input.
 const (
-	loginPerIP        = 20 // attempts per IP per window
-	loginPerAccount   = 5  // attempts per account per window
-	loginWindow       = 15 * time.Minute
+	loginWindow         = 15 * time.Minute
+	loginPerAddress     = 20 // login attempts per address
+	loginFailuresPerKey = 5  // attempts per address and account, until that address logs in
+	// Once an account has this many attempts from all addresses in the window, an address that
+	// has already tried it gets no further tries; one that has not still may.
+	loginFailuresUnderAttack = 50
+
+	signupWindow     = time.Hour
+	signupPerAddress = 10 // sign-up attempts that reach password hashing
+
+	cartWindow     = time.Hour
+	cartsPerAddr   = 30 // new anonymous carts per address
+	checkoutWindow = 15 * time.Minute
+	checkoutsPerIP = 20 // checkout sessions created per address
+
 	limiterSweepEvery = 1024
+	limiterMaxKeys    = 200_000 // beyond this, the oldest windows are forgotten first
 )
 
-// loginLimiter counts login attempts per key (an IP, or an account) in fixed windows.
-type loginLimiter struct {
+// limiter counts events per key in fixed windows. Checking and counting happen together, so
+// concurrent requests cannot slip past a limit.
+type limiter struct {
 	mu    sync.Mutex
 	now   func() time.Time
 	hits  map[string]window
@@ -24,41 +43,109 @@ type loginLimiter struct {
 
 type window struct {
 	start time.Time
+	span  time.Duration
 	count int
 }
 
-func newLoginLimiter() *loginLimiter {
-	return &loginLimiter{now: time.Now, hits: make(map[string]window)}
+func newLimiter() *limiter {
+	return &limiter{now: time.Now, hits: make(map[string]window)}
 }
 
-// take counts one attempt for key and reports whether it is within limit, and if not, how long
-// until it is. Checking and counting happen together, so concurrent guesses cannot slip past.
-func (l *loginLimiter) take(key string, limit int) (bool, time.Duration) {
+// take counts one event for key and reports whether it is within limit, and if not, how long
+// until it is.
+func (l *limiter) take(key string, limit int, span time.Duration) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	w := l.hits[key]
-	if now.Sub(w.start) >= loginWindow {
-		w = window{start: now}
-	}
+	w := l.current(key, span, now)
 	if w.count >= limit {
-		return false, loginWindow - now.Sub(w.start)
+		return false, w.span - now.Sub(w.start)
 	}
 	w.count++
 	l.hits[key] = w
-	if l.calls++; l.calls%limiterSweepEvery == 0 {
-		for k, w := range l.hits {
-			if now.Sub(w.start) >= loginWindow {
-				delete(l.hits, k)
-			}
-		}
-	}
+	l.sweep(now)
 	return true, 0
 }
 
-// reset forgets key, e.g. an account's failures after a successful login.
-func (l *loginLimiter) reset(key string) {
+// count returns how many events key has in its current window, without counting one.
+func (l *limiter) count(key string, span time.Duration) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.current(key, span, l.now()).count
+}
+
+// add counts one event for key with no limit (failures are counted after the fact).
+func (l *limiter) add(key string, span time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	w := l.current(key, span, now)
+	w.count++
+	l.hits[key] = w
+	l.sweep(now)
+}
+
+// reset forgets key, e.g. an address's failures on an account after it logs in.
+func (l *limiter) reset(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.hits, key)
+}
+
+func (l *limiter) current(key string, span time.Duration, now time.Time) window {
+	w, ok := l.hits[key]
+	if !ok || now.Sub(w.start) >= w.span {
+		return window{start: now, span: span}
+	}
+	return w
+}
+
+// sweep drops finished windows now and then, and keeps the table bounded: a flood of distinct
+// keys costs the flood's oldest entries, never memory without end.
+func (l *limiter) sweep(now time.Time) {
+	l.calls++
+	if l.calls%limiterSweepEvery != 0 && len(l.hits) <= limiterMaxKeys {
+		return
+	}
+	for k, w := range l.hits {
+		if now.Sub(w.start) >= w.span {
+			delete(l.hits, k)
+		}
+	}
+	for len(l.hits) > limiterMaxKeys {
+		var oldest string
+		var at time.Time
+		n := 0
+		for k, w := range l.hits { // a sample of map order is enough to pick an old one
+			if n == 0 || w.start.Before(at) {
+				oldest, at = k, w.start
+			}
+			if n++; n == 64 {
+				break
+			}
+		}
+		delete(l.hits, oldest)
+	}
+}
+
+// retryAfter sets Retry-After to wait, in whole seconds (at least one).
+func retryAfter(w http.ResponseWriter, wait time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+}
+
+// clientAddr is the key a client's requests are limited by: its IP address, or for IPv6 its
+// /64 network, which one household or one server usually has whole.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return host
+	}
+	if ip.To4() == nil {
+		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	}
+	return ip.String()
 }

@@ -46,27 +46,32 @@ type Deps struct {
 
 type server struct {
 	Deps
-	limiter *loginLimiter
+	limiter *limiter
 	// apiVersions remembers the Stripe API versions seen on webhooks, to log each once.
 	apiVersions sync.Map
 }
 
 // NewServer returns the shop's HTTP handler with its middleware.
 func NewServer(d Deps) http.Handler {
+	_, h := newServer(d)
+	return h
+}
+
+func newServer(d Deps) (*server, http.Handler) {
 	if d.Broker == nil {
 		d.Broker = live.NewBroker[*store.Order](streamBuffer)
 	}
 	if d.Done == nil {
 		d.Done = make(chan struct{})
 	}
-	s := &server{Deps: d, limiter: newLoginLimiter()}
+	s := &server{Deps: d, limiter: newLimiter()}
 	mux := http.NewServeMux()
 	s.routes(mux)
-	var h http.Handler = mux
+	var h http.Handler = s.limitBodies(mux)
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
 	h = cop.Handler(h)
 	h = s.securityHeaders(h)
 	h = s.logRequests(h)
-	return h
+	return s, h
 }
