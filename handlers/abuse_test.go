@@ -2,14 +2,18 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBodiesAreCapped sends forms far larger than any form of the shop: each is refused with 413
@@ -122,4 +126,169 @@ func TestWritesWithoutLoginAreLimited(t *testing.T) {
 			t.Errorf("%d Checkout Sessions created, want %d", got, checkoutsPerIP)
 		}
 	})
+}
+
+// streamStatus opens an event stream with the client's cookies and returns the answer's status
+// and Retry-After, closing the stream again unless keep is set.
+func (c *testClient) streamStatus(path string) (int, string) {
+	c.t.Helper()
+	req := c.request(http.MethodGet, path, nil, "Accept", "text/event-stream")
+	res, err := (&http.Client{Jar: c.http.Jar}).Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode, res.Header.Get("Retry-After")
+}
+
+// TestEventStreamsAreCapped: per user, per address and in all; over a cap 429 with Retry-After,
+// and a closed stream gives its place back.
+func TestEventStreamsAreCapped(t *testing.T) {
+	t.Parallel()
+
+	t.Run("PerUser", func(t *testing.T) {
+		shop := newTestShop(t)
+		c := shop.client()
+		c.signup("streams@example.com")
+		var open []*sseTestStream
+		for range streamsPerUser {
+			open = append(open, c.openOrderStream("/orders/events"))
+		}
+		if status, retry := c.streamStatus("/orders/events"); status != http.StatusTooManyRequests || retry == "" {
+			t.Fatalf("stream %d of one user: status %d, Retry-After %q; want 429 with Retry-After", streamsPerUser+1, status, retry)
+		}
+		other := shop.client()
+		other.signup("other@example.com")
+		other.openOrderStream("/orders/events") // another user is not affected
+
+		open[0].cancel()
+		waitFor(t, "a closed stream to give its place back", func() bool {
+			status, _ := c.streamStatus("/orders/events")
+			return status == http.StatusOK
+		})
+	})
+
+	t.Run("PerAddress", func(t *testing.T) {
+		shop := newTestShop(t)
+		for i := range streamsPerAddress / streamsPerUser {
+			c := shop.client()
+			c.signup(fmt.Sprintf("u%d@example.com", i))
+			for range streamsPerUser {
+				c.openOrderStream("/orders/events")
+			}
+		}
+		c := shop.client()
+		c.signup("late@example.com")
+		if status, retry := c.streamStatus("/orders/events"); status != http.StatusTooManyRequests || retry == "" {
+			t.Errorf("stream %d from one address: status %d, Retry-After %q; want 429", streamsPerAddress+1, status, retry)
+		}
+	})
+
+	t.Run("InAll", func(t *testing.T) {
+		shop := newTestShop(t, func(d *Deps) { d.MaxStreams = 3 })
+		for i := range 3 {
+			c := shop.client()
+			c.signup(fmt.Sprintf("u%d@example.com", i))
+			c.openOrderStream("/orders/events")
+		}
+		c := shop.client()
+		c.signup("fourth@example.com")
+		if status, _ := c.streamStatus("/orders/events"); status != http.StatusTooManyRequests {
+			t.Errorf("stream over MAX_STREAMS: status %d, want 429", status)
+		}
+		if res := c.get("/healthz"); res.StatusCode != http.StatusOK {
+			t.Errorf("/healthz with every stream taken: %d", res.StatusCode)
+		}
+	})
+}
+
+// TestLogoutEndsStreams: a page left open after logout stops following the account, and is not
+// sent the account's next order.
+func TestLogoutEndsStreams(t *testing.T) {
+	t.Parallel()
+	shop := newTestShop(t)
+	c := shop.client()
+	c.signup("leaving@example.com")
+	c.addToCart("canvas-tote", 1)
+	o := c.checkout()
+	orders := c.openOrderStream("/orders/events")
+	orders.nextData(t, 5*time.Second) // the current state
+	success := c.openOrderStream("/orders/events?session_id=" + o.CheckoutSessionID)
+	success.nextData(t, 5*time.Second)
+
+	if res := c.post("/logout", nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout: status %d", res.StatusCode)
+	}
+	for name, st := range map[string]*sseTestStream{"orders": orders, "success": success} {
+		timeout := time.After(10 * time.Second)
+	read:
+		for {
+			select {
+			case m, open := <-st.msgs:
+				if !open {
+					break read
+				}
+				if m.HasData {
+					t.Errorf("%s stream got data after logout: %q", name, m.Data)
+				}
+			case <-timeout:
+				t.Fatalf("the %s stream is still open 10s after logout", name)
+			}
+		}
+	}
+	// The streams have ended (msgs closed) before the order is paid: nothing can reach them.
+	shop.sendEvent("evt_after_logout", "checkout.session.completed", sessionObject(o, "paid"))
+}
+
+// TestClientHangingUpIsNoServerError: a request whose client has gone is not logged as an error.
+func TestClientHangingUpIsNoServerError(t *testing.T) {
+	t.Parallel()
+	shop := newTestShop(t)
+	c := shop.client()
+	c.signup("gone@example.com")
+	for _, path := range []string{"/", "/orders", "/cart"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		req := c.request(http.MethodGet, path, nil).WithContext(ctx)
+		for _, ck := range c.http.Jar.Cookies(req.URL) {
+			req.AddCookie(ck)
+		}
+		rec := httptest.NewRecorder()
+		shop.srv.Config.Handler.ServeHTTP(rec, req)
+	}
+	if logs := shop.logs.String(); strings.Contains(logs, "level=ERROR") {
+		t.Errorf("a client hanging up was logged as an error:\n%s", logs)
+	}
+}
+
+// TestLimitsBehindAProxy: behind the shop's own reverse proxy, limits apply per shopper (the
+// address the proxy forwards); a forwarded address from anyone else is ignored.
+func TestLimitsBehindAProxy(t *testing.T) {
+	t.Parallel()
+	shop := newTestShop(t, func(d *Deps) { d.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")} })
+	login := func(peer, forwarded string) int {
+		req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(credentials("x@example.com", "guess").Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", forwarded)
+		req.RemoteAddr = peer
+		rec := httptest.NewRecorder()
+		shop.srv.Config.Handler.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for range loginPerAddress {
+		login("10.0.0.1:5000", "1.2.3.4, 198.51.100.1") // the client wrote 1.2.3.4; the proxy added the real one
+	}
+	if got := login("10.0.0.1:5000", "198.51.100.1"); got != http.StatusTooManyRequests {
+		t.Errorf("the same shopper through the proxy: %d, want 429", got)
+	}
+	if got := login("10.0.0.1:5000", "198.51.100.2"); got == http.StatusTooManyRequests {
+		t.Errorf("another shopper through the same proxy was limited")
+	}
+	// Not the proxy: X-Forwarded-For is the client's own claim, and the peer is limited.
+	for range loginPerAddress {
+		login("192.0.2.9:1", fmt.Sprint("203.0.113.", 1))
+	}
+	if got := login("192.0.2.9:1", "203.0.113.99"); got != http.StatusTooManyRequests {
+		t.Errorf("a client forging X-Forwarded-For escaped its limit: %d", got)
+	}
 }

@@ -53,6 +53,7 @@ func (s *server) handleOrderEvents() http.HandlerFunc {
 		if st == nil {
 			return
 		}
+		defer s.streams.release(st.slot)
 		defer st.sub.Close()
 		heartbeat := time.NewTicker(heartbeatEvery)
 		defer heartbeat.Stop()
@@ -73,6 +74,8 @@ func (s *server) handleOrderEvents() http.HandlerFunc {
 				return
 			case <-s.Done:
 				return
+			case <-st.slot.ended: // the session that opened it has ended
+				return
 			}
 		}
 	}
@@ -82,6 +85,7 @@ func (s *server) handleOrderEvents() http.HandlerFunc {
 // connection it writes to.
 type orderStream struct {
 	sub      *live.Subscription[*store.Order]
+	slot     *streamSlot
 	view     func(store.Order) templ.Component // how the page shows one order
 	snapshot func(context.Context) ([]store.Order, error)
 	cart     store.CartRef // whose cart badge to refresh when an order is paid
@@ -110,11 +114,25 @@ func (s *server) openStream(w http.ResponseWriter, r *http.Request) *orderStream
 		}
 		st = s.userStream(v.user.ID)
 	}
+	var userID int64
+	if v.user != nil {
+		userID = v.user.ID
+	}
+	slot, full := s.streams.admit(userID, clientAddr(r))
+	if slot == nil {
+		st.sub.Close()
+		refuseStream(w)
+		retryAfter(w, streamRetryAfter)
+		s.writeJSON(w, r, http.StatusTooManyRequests, map[string]string{"error": full})
+		return nil
+	}
+	st.slot = slot
 	st.ctx, st.w, st.rc, st.cart = r.Context(), w, http.NewResponseController(w), v.cartRef()
 
 	// Subscribe before reading the snapshot, so that no change falls between the two.
 	orders, err := st.snapshot(st.ctx)
 	if err != nil {
+		s.streams.release(slot)
 		st.sub.Close()
 		refuseStream(w)
 		s.serverError(w, r, err)
@@ -127,6 +145,7 @@ func (s *server) openStream(w http.ResponseWriter, r *http.Request) *orderStream
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	if st.write([]byte("retry: "+strconv.Itoa(int(reconnectAfter.Milliseconds()))+"\n\n")) != nil || s.send(st, orders...) != nil {
+		s.streams.release(slot)
 		st.sub.Close()
 		return nil
 	}

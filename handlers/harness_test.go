@@ -336,3 +336,16 @@ func (s *testShop) serveFrom(addr, method, path string, form url.Values) *httpte
 }
 
 func (s *testShop) limiter() *limiter { return s.server.limiter }
+
+// waitFor polls cond until it holds, failing the test after ten seconds: for state another
+// goroutine reaches in its own time (a stream released, a worker done), never a fixed sleep.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

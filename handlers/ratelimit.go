@@ -4,7 +4,9 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -148,4 +150,43 @@ func clientAddr(r *http.Request) string {
 		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 	}
 	return ip.String()
+}
+
+// fromTrustedProxy takes the client's address from X-Forwarded-For when the request comes
+// from one of the shop's own reverse proxies, so that limits apply to shoppers rather than to
+// the proxy. The rightmost address not itself a trusted proxy is the client: anything left of
+// it was written by the client and proves nothing.
+func (s *server) fromTrustedProxy(next http.Handler) http.Handler {
+	if len(s.TrustedProxies) == 0 {
+		return next
+	}
+	trusted := func(ip netip.Addr) bool {
+		for _, p := range s.TrustedProxies {
+			if p.Contains(ip.Unmap()) {
+				return true
+			}
+		}
+		return false
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		peer, err := netip.ParseAddrPort(r.RemoteAddr)
+		if err != nil || !trusted(peer.Addr()) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			ip, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			if err != nil {
+				break
+			}
+			if !trusted(ip) {
+				r2 := *r
+				r2.RemoteAddr = netip.AddrPortFrom(ip, 0).String()
+				r = &r2
+				break
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }

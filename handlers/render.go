@@ -73,6 +73,11 @@ func (s *server) errorPage(w http.ResponseWriter, r *http.Request, status int, t
 
 // serverError logs err and tells the user, in plain words, that something went wrong on our side.
 func (s *server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
+		// The client hung up mid-request: nobody is waiting for an answer, and nothing failed here.
+		s.Logger.Debug("client went away", "error", err, "method", r.Method, "path", r.URL.Path)
+		return
+	}
 	s.Logger.Error("request failed", "error", err, "method", r.Method, "path", r.URL.Path)
 	msg := "Something went wrong on our side. Nothing was charged; please try again in a moment."
 	if wantsJSON(r) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"sync"
 
@@ -42,11 +43,17 @@ type Deps struct {
 	WebhookSecrets []string
 	Simulated      bool            // the checkout simulator stands in for Stripe: every page says so
 	Done           <-chan struct{} // closed when the server shuts down, to end open event streams
+	MaxStreams     int             // cap on open event streams in all; 0: 10,000
+	// TrustedProxies are the shop's own reverse proxies: requests from them are limited by
+	// the client address in X-Forwarded-For instead.
+	TrustedProxies []netip.Prefix
 }
 
 type server struct {
 	Deps
 	limiter *limiter
+	streams *openStreams
+	health  healthCheck
 	// apiVersions remembers the Stripe API versions seen on webhooks, to log each once.
 	apiVersions sync.Map
 }
@@ -64,7 +71,7 @@ func newServer(d Deps) (*server, http.Handler) {
 	if d.Done == nil {
 		d.Done = make(chan struct{})
 	}
-	s := &server{Deps: d, limiter: newLimiter()}
+	s := &server{Deps: d, limiter: newLimiter(), streams: newOpenStreams(d.MaxStreams)}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	var h http.Handler = s.limitBodies(mux)
@@ -73,5 +80,6 @@ func newServer(d Deps) (*server, http.Handler) {
 	h = cop.Handler(h)
 	h = s.securityHeaders(h)
 	h = s.logRequests(h)
+	h = s.fromTrustedProxy(h)
 	return s, h
 }

@@ -78,7 +78,7 @@ func (s *server) loadVisitor(r *http.Request) *visitor {
 		switch {
 		case err == nil && u.SessionVersion == ver:
 			v.user = &u
-		case err != nil && !errors.Is(err, store.ErrNotFound):
+		case err != nil && !errors.Is(err, store.ErrNotFound) && r.Context().Err() == nil:
 			s.Logger.Error("load session user", "error", err)
 		}
 	}
@@ -114,6 +114,7 @@ func (s *server) endSession(w http.ResponseWriter, r *http.Request, v *visitor) 
 		if err := s.Store.EndSessions(r.Context(), v.user.ID); err != nil {
 			return err
 		}
+		s.streams.endUser(v.user.ID) // its live pages stop following the account too
 	}
 	v.session.Values = map[any]any{}
 	v.session.Options.MaxAge = -1

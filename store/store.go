@@ -63,6 +63,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 
 	db := &DB{write: write, writeStmts: newStmtCache(write), Now: time.Now,
 		events: make(chan applyRequest, maxEventBatch), closed: make(chan struct{}), stopped: make(chan struct{})}
+	if err := quickCheck(ctx, write); err != nil {
+		write.Close()
+		return nil, err
+	}
 	if err := db.migrate(ctx); err != nil {
 		write.Close()
 		return nil, err
@@ -103,11 +107,31 @@ func (db *DB) Close() error {
 	return rerr
 }
 
-// Ping reports whether the database answers a query.
+// Ping reports whether the database answers a query and commits a write: the health check.
+// A write is what a full disk or a file turned read-only refuses while reads still work.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
 	if err := db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return fmt.Errorf("ping database: %w", err)
+	}
+	err := db.inTx(ctx, func(tx *writeTx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE health SET checked_at = ? WHERE id = 1", db.now())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("database takes no writes: %w", err)
+	}
+	return nil
+}
+
+// quickCheck refuses a damaged database file before anything is written to it.
+func quickCheck(ctx context.Context, db *sql.DB) error {
+	var verdict string
+	if err := db.QueryRowContext(ctx, "PRAGMA quick_check(1)").Scan(&verdict); err != nil {
+		return fmt.Errorf("the database file cannot be read (%w): if it is damaged, restore it from a backup", err)
+	}
+	if verdict != "ok" {
+		return fmt.Errorf("the database file is damaged (SQLite quick_check: %s): restore it from a backup", verdict)
 	}
 	return nil
 }

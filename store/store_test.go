@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -181,6 +183,33 @@ func TestPingAndIntegrity(t *testing.T) {
 		}
 		if got, want := verdict, "ok"; got != want {
 			t.Errorf("IntegrityCheck = %q, want %q", got, want)
+		}
+	})
+
+	t.Run("WritesRefused", func(t *testing.T) {
+		db := mustOpenDB(t)
+		// What a full disk or a read-only file does: reads still answer, commits fail.
+		if _, err := db.write.ExecContext(ctx, "PRAGMA query_only = 1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Ping(ctx); err == nil {
+			t.Error("Ping succeeded on a database that takes no writes")
+		}
+	})
+
+	t.Run("Damaged", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "shop.db")
+		db, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		damage(t, path)
+		if db, err := Open(ctx, path); err == nil {
+			db.Close()
+			t.Fatal("Open accepted a damaged database")
+		} else if !strings.Contains(err.Error(), "damaged") && !strings.Contains(err.Error(), "malformed") && !strings.Contains(err.Error(), "not a database") {
+			t.Errorf("Open: %v; want it to say the file is damaged", err)
 		}
 	})
 
@@ -432,5 +461,20 @@ func TestInjectedClock(t *testing.T) {
 	}
 	if got, want := added, "2029-12-31T21:59:58.123Z"; got != want {
 		t.Errorf("cart_items.added_at = %q, want %q", got, want)
+	}
+}
+
+// damage overwrites the database's last page with garbage, as a failing disk might: the schema
+// still reads, so only a check of the whole file notices.
+func damage(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	info, _ := f.Stat()
+	if _, err := f.WriteAt(bytes.Repeat([]byte{0xA5}, 4096), info.Size()-4096); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -59,6 +59,9 @@ func (p *shopProcess) env() []string {
 		"STRIPE_PUBLISHABLE_KEY=pk_test_bench",
 		"STRIPE_WEBHOOK_SECRET="+benchWebhookSecret,
 		"STRIPE_API_BASE="+p.apiURL,
+		// Simulated shoppers come through a reverse proxy, each from an address of their own,
+		// so that per-address limits apply to each of them as in a deployment.
+		"TRUSTED_PROXIES=127.0.0.1",
 	)
 }
 

@@ -33,6 +33,7 @@ type sseResult struct {
 // sseUser is an account with its session cookie and the order that will be confirmed.
 type sseUser struct {
 	email  string
+	addr   string // the shopper's own address, as a reverse proxy would forward it
 	cookie *http.Cookie
 	order  benchOrder
 }
@@ -69,7 +70,7 @@ func benchSSE(ctx context.Context, srv *child, dbPath string, users, streamsPerU
 			go func() {
 				defer wg.Done()
 				gate <- struct{}{}
-				body, err := openStream(ctx, streamClient, srv.addr, u.cookie)
+				body, err := openStream(ctx, streamClient, srv.addr, u)
 				<-gate
 				if err != nil {
 					ready <- err
@@ -148,10 +149,11 @@ func signupUsers(ctx context.Context, addr string, n int) ([]*sseUser, error) {
 			defer wg.Done()
 			gate <- struct{}{}
 			defer func() { <-gate }()
-			u := &sseUser{email: fmt.Sprintf("bench-%s-%d@example.com", stamp, i)}
+			u := &sseUser{email: fmt.Sprintf("bench-%s-%d@example.com", stamp, i), addr: fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)}
 			form := url.Values{"email": {u.email}, "password": {"correct horse battery"}}
 			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/signup", strings.NewReader(form.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-Forwarded-For", u.addr)
 			res, err := client.Do(req)
 			if err != nil {
 				errs <- err
@@ -205,10 +207,11 @@ func giveOrders(ctx context.Context, dbPath string, users []*sseUser) error {
 	return nil
 }
 
-func openStream(ctx context.Context, client *http.Client, addr string, cookie *http.Cookie) (io.ReadCloser, error) {
+func openStream(ctx context.Context, client *http.Client, addr string, u *sseUser) (io.ReadCloser, error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/orders/events", nil)
+	req.Header.Set("X-Forwarded-For", u.addr)
 	req.Header.Set("Accept", "text/event-stream")
-	req.AddCookie(cookie)
+	req.AddCookie(u.cookie)
 	res, err := client.Do(req)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,7 +28,9 @@ func TestConcurrentCheckouts(t *testing.T) {
 		t.Skip("200 concurrent checkouts; skipped with -short")
 	}
 	const guests = 200
-	shop := startShop(t, nil)
+	// Shoppers come through a reverse proxy, each from an address of their own, as in a
+	// deployment: the per-address limits apply to each of them, not to the proxy.
+	shop := startShop(t, map[string]string{"TRUSTED_PROXIES": "127.0.0.1"})
 	productIDs := concProductIDs(t, shop.URL)
 
 	transport := &http.Transport{MaxIdleConns: 0, MaxIdleConnsPerHost: guests}
@@ -135,12 +138,18 @@ func TestConcurrentCheckouts(t *testing.T) {
 }
 
 // concGuest is a shopper with a cookie jar who does not follow redirects.
-type concGuest struct{ http *http.Client }
+type concGuest struct {
+	http *http.Client
+	addr string // the shopper's address, as the reverse proxy reports it
+}
 
 func newConcGuest(transport http.RoundTripper) *concGuest {
 	jar, _ := cookiejar.New(nil)
+	b := make([]byte, 2)
+	rand.Read(b)
 	return &concGuest{http: &http.Client{Jar: jar, Transport: transport, Timeout: 20 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		addr: fmt.Sprintf("10.1.%d.%d", b[0], b[1])}
 }
 
 // send makes a request (a form POST when form is not nil) and reads the answer; any 5xx is an error.
@@ -156,6 +165,7 @@ func (g *concGuest) send(method, target string, form url.Values, headers map[str
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	req.Header.Set("X-Forwarded-For", g.addr)
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}

@@ -13,9 +13,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -33,6 +35,9 @@ type config struct {
 	apiBase        string
 	simulatorAddr  string
 	simulatorDelay time.Duration
+	maxStreams     int
+	shutdownGrace  time.Duration
+	trustedProxies []netip.Prefix
 }
 
 // simulated reports whether the checkout simulator stands in for Stripe.
@@ -85,6 +90,39 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	if err := c.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		return c, fmt.Errorf("LOG_LEVEL %q must be debug, info, warn or error", *logLevel)
 	}
+	grace := env("SHUTDOWN_GRACE", "10s")
+	if c.shutdownGrace, err = time.ParseDuration(grace); err != nil || c.shutdownGrace < 0 {
+		return c, fmt.Errorf("SHUTDOWN_GRACE %q must be a duration such as 10s", grace)
+	}
+	for _, p := range strings.Split(env("TRUSTED_PROXIES", ""), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(p)
+		if addr, aerr := netip.ParseAddr(p); aerr == nil {
+			prefix, err = addr.Prefix(addr.BitLen())
+		}
+		if err != nil {
+			return c, fmt.Errorf("TRUSTED_PROXIES %q must list addresses or networks such as 127.0.0.1 or 10.0.0.0/8", p)
+		}
+		c.trustedProxies = append(c.trustedProxies, prefix.Masked())
+	}
+	if v := env("MAX_STREAMS", ""); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("MAX_STREAMS %q must be a whole number of open event streams, such as 10000", v)
+		}
+		c.maxStreams = n
+	}
+	if c.apiBase != "" {
+		u, err := url.Parse(c.apiBase)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return c, fmt.Errorf("STRIPE_API_BASE %q must be an absolute http(s) URL such as http://127.0.0.1:12111", c.apiBase)
+		}
+		if u.Scheme != "https" && isLiveKey(c.stripeSecret) {
+			return c, errors.New("STRIPE_API_BASE is plain http with a live STRIPE_SECRET_KEY: the key would cross the network unencrypted; use https")
+		}
+	}
 	if c.stripeSecret != "" {
 		if !strings.HasPrefix(c.stripeSecret, "sk_") && !strings.HasPrefix(c.stripeSecret, "rk_") {
 			return c, errors.New("STRIPE_SECRET_KEY must be a Stripe secret key (sk_test_… or sk_live_…)")
@@ -98,6 +136,10 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		}
 		if c.apiBase != "" {
 			return c, errors.New("STRIPE_API_BASE needs STRIPE_SECRET_KEY (without a key the built-in simulator is used)")
+		}
+		if len(c.webhookSecret) > 0 && c.baseURL != nil && c.baseURL.Scheme == "https" {
+			return c, errors.New("STRIPE_WEBHOOK_SECRET is set for an https BASE_URL but STRIPE_SECRET_KEY is not: " +
+				"refusing to start the payment simulator signing with what looks like a real endpoint's secret; set STRIPE_SECRET_KEY too")
 		}
 	}
 	return c, nil
@@ -149,10 +191,17 @@ func decodeKey(s string) ([]byte, error) {
 	return key, nil
 }
 
+// storedSessionKey reads the key kept at path, or generates one and saves it there. The file is
+// written whole or not at all (a temporary file, synced, then linked into place), so a crash
+// cannot leave an empty or half-written key; two processes starting together agree on one key.
 func storedSessionKey(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
-		return strings.TrimSpace(string(b)), nil
+		key := strings.TrimSpace(string(b))
+		if key == "" {
+			return "", fmt.Errorf("session key file %s is empty: delete it to generate a new key (everyone is logged out), or put a key in it, or set SESSION_KEY", path)
+		}
+		return key, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return "", fmt.Errorf("read session key: %w", err)
@@ -160,18 +209,42 @@ func storedSessionKey(path string) (string, error) {
 	key := make([]byte, 32)
 	rand.Read(key)
 	encoded := hex.EncodeToString(key)
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", fmt.Errorf("create data folder: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	tmp, err := os.CreateTemp(dir, ".session.key-*")
 	if err != nil {
 		return "", fmt.Errorf("save session key: %w", err)
 	}
-	if _, err := f.WriteString(encoded + "\n"); err != nil {
-		f.Close()
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err == nil {
+		_, err = tmp.WriteString(encoded + "\n")
+		if err == nil {
+			err = tmp.Sync()
+		}
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return "", fmt.Errorf("save session key: %w", err)
 	}
-	return encoded, f.Close()
+	if err := os.Link(tmp.Name(), path); errors.Is(err, os.ErrExist) {
+		return storedSessionKey(path) // another process saved one first: use it
+	} else if err != nil {
+		return "", fmt.Errorf("save session key: %w", err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync() // the new name survives a power cut too
+		d.Close()
+	}
+	return encoded, nil
+}
+
+// isLiveKey reports whether a Stripe key moves real money.
+func isLiveKey(key string) bool {
+	return strings.HasPrefix(key, "sk_live_") || strings.HasPrefix(key, "rk_live_")
 }
 
 func randomSecret(prefix string) string {

@@ -22,9 +22,6 @@ import (
 	"storefront/store"
 )
 
-// shutdownGrace is how long in-flight requests get to finish when the server stops.
-const shutdownGrace = 10 * time.Second
-
 // run starts the shop and serves until ctx ends. Tests call it too, on port 0.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(args, getenv, stderr)
@@ -98,6 +95,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		WebhookSecrets: webhookSecrets,
 		Simulated:      cfg.simulated(),
 		Done:           done,
+		MaxStreams:     cfg.maxStreams,
+		TrustedProxies: cfg.trustedProxies,
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -123,15 +122,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger.Info("shutting down")
 	close(done) // ends open event streams, which Shutdown would otherwise wait for
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	// In-flight requests get cfg.shutdownGrace to finish.
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownGrace)
 	defer scancel()
-	err = srv.Shutdown(sctx)
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		// Whatever is still open after the grace period (a client sending its body a byte at
+		// a time, say) is cut off: stopping was asked for, and nothing acknowledged is at stake.
+		logger.Warn("closing connections still open after the grace period", "grace", cfg.shutdownGrace, "error", err)
+		srv.Close()
+	}
 	cancel()
 	if simDone != nil {
 		<-simDone
-	}
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
 	}
 	logger.Info("stopped")
 	return nil

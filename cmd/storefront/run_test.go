@@ -3,8 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -144,6 +147,9 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 	// A path below a regular file cannot be created, even by root.
 	notADir := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(notADir, nil, 0o600)
+	emptyKeyDir := t.TempDir()
+	os.WriteFile(filepath.Join(emptyKeyDir, "session.key"), []byte("\n"), 0o600)
+	emptyKeyDB := filepath.Join(emptyKeyDir, "shop.db")
 	cases := []struct {
 		name string
 		env  map[string]string
@@ -156,6 +162,14 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		{"BadBaseURL", map[string]string{"BASE_URL": "localhost:8000"}, "BASE_URL"},
 		{"SecretKeyWithoutWebhookSecret", map[string]string{"STRIPE_SECRET_KEY": "sk_test_x"}, "STRIPE_WEBHOOK_SECRET"},
 		{"LiveKeyWithSimulator", map[string]string{"STRIPE_PUBLISHABLE_KEY": "pk_live_x"}, "live"},
+		{"LiveKeyOverPlainHTTP", map[string]string{"STRIPE_SECRET_KEY": "sk_live_x", "STRIPE_WEBHOOK_SECRET": "whsec_x",
+			"STRIPE_API_BASE": "http://api.example.com"}, "STRIPE_API_BASE"},
+		{"APIBaseNotAURL", map[string]string{"STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_x",
+			"STRIPE_API_BASE": "notaurl"}, "STRIPE_API_BASE"},
+		{"WebhookSecretForRealShopWithoutKey", map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_real",
+			"BASE_URL": "https://shop.example.com"}, "STRIPE_WEBHOOK_SECRET"},
+		{"BadMaxStreams", map[string]string{"MAX_STREAMS": "lots"}, "MAX_STREAMS"},
+		{"EmptySessionKeyFile", map[string]string{"DB_PATH": emptyKeyDB}, "empty"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -174,5 +188,36 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 				t.Fatalf("error %q should be one line naming %s", msg, tc.want)
 			}
 		})
+	}
+}
+
+// TestShutdownCutsOffSlowClients: a client sending its body a byte at a time does not hold the
+// shop up after the grace period, and stopping is still a clean exit.
+func TestShutdownCutsOffSlowClients(t *testing.T) {
+	shop := startShop(t, map[string]string{"SHUTDOWN_GRACE": "300ms"})
+	u, _ := url.Parse(shop.URL)
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// The server answers "100 Continue" when the handler starts reading the body: from then on
+	// the request is in flight, and its body never comes but for one byte.
+	fmt.Fprintf(conn, "POST /login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n"+
+		"Content-Length: 1000\r\nExpect: 100-continue\r\n\r\n", u.Host)
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil || !strings.Contains(line, "100 Continue") {
+		t.Fatalf("read %q (%v), want 100 Continue", line, err)
+	}
+	conn.Write([]byte("e"))
+	done := make(chan error, 1)
+	go func() { done <- shop.stop() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run returned %v, want a clean stop", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the shop had not stopped 10s after being asked to")
 	}
 }
