@@ -81,5 +81,6 @@ func newServer(d Deps) (*server, http.Handler) {
 	h = s.securityHeaders(h)
 	h = s.logRequests(h)
 	h = s.fromTrustedProxy(h)
+	go s.keepTidy()
 	return s, h
 }
