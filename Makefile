@@ -1,7 +1,7 @@
 # Storefront: `make run` serves the shop on :8000 with the checkout simulator; `make test` tests it.
 GO ?= go
 
-.PHONY: run dev test generate vendor fmt vet bench soak
+.PHONY: run dev test generate vendor fmt vet bench soak soak-attack
 
 run: ## serve the shop on :8000 (no Stripe account needed)
 	$(GO) run ./cmd/storefront
@@ -34,3 +34,6 @@ bench: ## load, latency and memory figures, printed and written to BENCHMARKS.md
 
 soak: ## the long crash test: kill -9 mid-stream, restart, nothing lost
 	SOAK=1 $(GO) test -count=1 -run TestCrashRecovery -v -timeout 20m ./cmd/storefront
+
+soak-attack: ## replay known attacks for 3 minutes: /healthz fast, the owner can log in, memory bounded
+	$(GO) run ./cmd/storesoak -duration 3m

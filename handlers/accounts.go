@@ -10,8 +10,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"storefront/components"
 	"storefront/store"
 )
@@ -63,7 +61,11 @@ func (s *server) handleSignup() http.HandlerFunc {
 			s.renderAuth(w, r, http.StatusTooManyRequests, "signup", f)
 			return
 		}
-		hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+		hash, err := s.hasher.hash(r.Context(), password)
+		if errors.Is(err, errHashingBusy) {
+			s.tooBusy(w, r)
+			return
+		}
 		if err != nil {
 			s.serverError(w, r, fmt.Errorf("hash password: %w", err))
 			return
@@ -128,7 +130,16 @@ func (s *server) handleLogin() http.HandlerFunc {
 		}
 		// bcrypt reads only 72 bytes, so a longer password would match on its first 72. Such a
 		// password cannot have been set here: refuse it, after the same work as any other try.
-		matches := bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil && len(password) <= maxPasswordLen
+		// (Something that is no email address is no account: there is nothing to time.)
+		matches := false
+		if emailErr == "" {
+			ok, herr := s.hasher.compare(r.Context(), hash, password)
+			if herr != nil {
+				s.tooBusy(w, r)
+				return
+			}
+			matches = ok && len(password) <= maxPasswordLen
+		}
 		if !matches || err != nil {
 			f.Error = "That email and password do not match an account."
 			s.renderAuth(w, r, http.StatusUnauthorized, "login", f)
@@ -212,4 +223,11 @@ func normaliseEmail(raw string) (string, string) {
 		return email, "Enter an email address like name@example.com."
 	}
 	return email, ""
+}
+
+// tooBusy answers a login or sign-up that found every password check taken.
+func (s *server) tooBusy(w http.ResponseWriter, r *http.Request) {
+	s.Logger.Warn("password hashing saturated", "addr", clientAddr(r), "path", r.URL.Path)
+	retryAfter(w, 10*time.Second)
+	s.errorPage(w, r, http.StatusServiceUnavailable, "Busy", "We are very busy right now. Nothing was changed; please try again in a few seconds.")
 }

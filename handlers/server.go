@@ -54,6 +54,7 @@ type server struct {
 	limiter *limiter
 	streams *openStreams
 	health  healthCheck
+	hasher  *hasher
 	// apiVersions remembers the Stripe API versions seen on webhooks, to log each once.
 	apiVersions sync.Map
 }
@@ -71,7 +72,7 @@ func newServer(d Deps) (*server, http.Handler) {
 	if d.Done == nil {
 		d.Done = make(chan struct{})
 	}
-	s := &server{Deps: d, limiter: newLimiter(), streams: newOpenStreams(d.MaxStreams)}
+	s := &server{Deps: d, limiter: newLimiter(), streams: newOpenStreams(d.MaxStreams), hasher: newHasher()}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	var h http.Handler = s.limitBodies(mux)
