@@ -8,11 +8,13 @@ import (
 	"net/netip"
 	"net/url"
 	"sync"
+	"time"
 
 	"github.com/gorilla/sessions"
 
 	"storefront/live"
 	"storefront/payments"
+	"storefront/reconcile"
 	"storefront/store"
 )
 
@@ -47,6 +49,10 @@ type Deps struct {
 	// TrustedProxies are the shop's own reverse proxies: requests from them are limited by
 	// the client address in X-Forwarded-For instead.
 	TrustedProxies []netip.Prefix
+	// Reconcile lists the provider's events and checkout states (payments.Gateway); with
+	// ReconcileEvery > 0 the server reconciles that often.
+	Reconcile      reconcile.Source
+	ReconcileEvery time.Duration
 }
 
 type server struct {
@@ -83,5 +89,6 @@ func newServer(d Deps) (*server, http.Handler) {
 	h = s.logRequests(h)
 	h = s.fromTrustedProxy(h)
 	go s.keepTidy()
+	go s.keepReconciled()
 	return s, h
 }

@@ -123,6 +123,7 @@ type stripeCall struct {
 	Method         string
 	Path           string
 	Form           url.Values
+	Query          url.Values
 	IdempotencyKey string
 }
 
@@ -148,7 +149,7 @@ func (rt *recordingTransport) RoundTrip(req *http.Request) (*http.Response, erro
 		return nil, fmt.Errorf("recording transport: form body %q: %w", body, err)
 	}
 	rt.mu.Lock()
-	rt.calls = append(rt.calls, stripeCall{Method: req.Method, Path: req.URL.Path, Form: form,
+	rt.calls = append(rt.calls, stripeCall{Method: req.Method, Path: req.URL.Path, Form: form, Query: req.URL.Query(),
 		IdempotencyKey: req.Header.Get("Idempotency-Key")})
 	rt.mu.Unlock()
 	out := req.Clone(req.Context())

@@ -29,6 +29,16 @@ type stableObject struct {
 	Refunded       bool   `json:"refunded"`
 }
 
+// HandledEventTypes are the event types that change an order: what a Dashboard endpoint must
+// send, and what reconcile lists.
+var HandledEventTypes = []stripe.EventType{
+	stripe.EventTypeCheckoutSessionCompleted,
+	stripe.EventTypeCheckoutSessionAsyncPaymentSucceeded,
+	stripe.EventTypeCheckoutSessionAsyncPaymentFailed,
+	stripe.EventTypeCheckoutSessionExpired,
+	stripe.EventTypeChargeRefunded,
+}
+
 // changeOf reads what a Stripe event means for the shop: this is the one place that knows
 // Stripe's event types and what each says about an order.
 func changeOf(ev stripe.Event, payload []byte) (store.Change, error) {

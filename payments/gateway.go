@@ -13,6 +13,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/checkout/session"
+	"github.com/stripe/stripe-go/v76/event"
 	"github.com/stripe/stripe-go/v76/refund"
 )
 
@@ -31,6 +32,7 @@ type Config struct {
 type Gateway struct {
 	sessions       session.Client
 	refunds        refund.Client
+	events         event.Client
 	publishableKey string
 	checkoutOrigin string
 }
@@ -56,6 +58,7 @@ func NewGateway(cfg Config) *Gateway {
 	return &Gateway{
 		sessions:       session.Client{B: backend, Key: cfg.SecretKey},
 		refunds:        refund.Client{B: backend, Key: cfg.SecretKey},
+		events:         event.Client{B: backend, Key: cfg.SecretKey},
 		publishableKey: cfg.PublishableKey,
 		checkoutOrigin: origin,
 	}

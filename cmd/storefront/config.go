@@ -38,6 +38,7 @@ type config struct {
 	maxStreams     int
 	shutdownGrace  time.Duration
 	trustedProxies []netip.Prefix
+	reconcileEvery time.Duration
 }
 
 // simulated reports whether the checkout simulator stands in for Stripe.
@@ -89,6 +90,10 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	c.simulatorDelay = d
 	if err := c.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		return c, fmt.Errorf("LOG_LEVEL %q must be debug, info, warn or error", *logLevel)
+	}
+	every := env("RECONCILE_EVERY", "15m")
+	if c.reconcileEvery, err = time.ParseDuration(every); err != nil || c.reconcileEvery < 0 {
+		return c, fmt.Errorf("RECONCILE_EVERY %q must be a duration such as 15m (0 turns it off)", every)
 	}
 	grace := env("SHUTDOWN_GRACE", "10s")
 	if c.shutdownGrace, err = time.ParseDuration(grace); err != nil || c.shutdownGrace < 0 {

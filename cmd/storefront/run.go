@@ -86,9 +86,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Secure: baseURL.Scheme == "https", SameSite: http.SameSiteLaxMode}
 
 	done := make(chan struct{})
+	gateway := payments.NewGateway(gatewayCfg)
 	handler := handlers.NewServer(handlers.Deps{
 		Store:          db,
-		Payments:       payments.NewGateway(gatewayCfg),
+		Payments:       gateway,
+		Reconcile:      gateway,
+		ReconcileEvery: cfg.reconcileEvery,
 		Sessions:       cookies,
 		Logger:         logger,
 		BaseURL:        baseURL,
