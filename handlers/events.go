@@ -26,6 +26,7 @@ const (
 // copy and only read it.
 func (s *server) publishOrder(o store.Order) {
 	p := &o
+	s.rendered.add(p)
 	if o.UserID != 0 {
 		s.Broker.Publish(userTopic(o.UserID), p)
 	}
@@ -63,7 +64,7 @@ func (s *server) handleOrderEvents() http.HandlerFunc {
 				if !ok {
 					return // dropped for falling behind: the browser reconnects and resyncs
 				}
-				if err := onFreshStack(func() error { return s.send(st, *o) }); err != nil {
+				if err := onFreshStack(func() error { return s.sendChange(st, o) }); err != nil {
 					return
 				}
 			case <-heartbeat.C:
@@ -81,14 +82,32 @@ func (s *server) handleOrderEvents() http.HandlerFunc {
 	}
 }
 
+// streamView is how a page shows one order; every stream of one view gets the same message for
+// the same change, so it is rendered once (see renderMemo).
+type streamView int
+
+const (
+	viewOrderRow    streamView = iota // the orders page: one row per order
+	viewStatusPanel                   // the success page: the checkout's status panel
+	streamViews                       // how many views there are
+)
+
+// render is the view's component for one order.
+func (v streamView) render(o store.Order) templ.Component {
+	ov := orderView(o)
+	if v == viewStatusPanel {
+		return templ.Join(components.StatusPanel(ov), components.SuccessDetails(ov, true))
+	}
+	return components.OrderRow(ov)
+}
+
 // orderStream is one open event stream: what it watches, how it shows an order, and the
 // connection it writes to.
 type orderStream struct {
 	sub      *live.Subscription[*store.Order]
 	slot     *streamSlot
-	view     func(store.Order) templ.Component // how the page shows one order
+	view     streamView
 	snapshot func(context.Context) ([]store.Order, error)
-	cart     store.CartRef // whose cart badge to refresh when an order is paid
 	ctx      context.Context
 	w        http.ResponseWriter
 	rc       *http.ResponseController
@@ -127,7 +146,7 @@ func (s *server) openStream(w http.ResponseWriter, r *http.Request) *orderStream
 		return nil
 	}
 	st.slot = slot
-	st.ctx, st.w, st.rc, st.cart = r.Context(), w, http.NewResponseController(w), v.cartRef()
+	st.ctx, st.w, st.rc = r.Context(), w, http.NewResponseController(w)
 
 	// Subscribe before reading the snapshot, so that no change falls between the two.
 	orders, err := st.snapshot(st.ctx)
@@ -166,10 +185,7 @@ func (s *server) checkoutStream(ctx context.Context, v *visitor, sessionID strin
 			o, err := s.Store.OrderBySession(ctx, sessionID)
 			return []store.Order{o}, err
 		},
-		view: func(o store.Order) templ.Component {
-			ov := orderView(o)
-			return templ.Join(components.StatusPanel(ov), components.SuccessDetails(ov, true))
-		},
+		view: viewStatusPanel,
 	}
 }
 
@@ -180,7 +196,7 @@ func (s *server) userStream(userID int64) *orderStream {
 		snapshot: func(ctx context.Context) ([]store.Order, error) {
 			return s.Store.OrdersForUser(ctx, userID, ordersShown)
 		},
-		view: func(o store.Order) templ.Component { return components.OrderRow(orderView(o)) },
+		view: viewOrderRow,
 	}
 }
 
@@ -192,28 +208,47 @@ func (st *orderStream) write(b []byte) error {
 	return st.rc.Flush()
 }
 
-// send renders orders and sends them as one message. Each message is rendered and framed in
-// pooled buffers and written with one call: net/http already buffers the connection, and an
-// idle stream should hold no buffers.
+// send renders orders and sends them as one message: the current state when a stream opens.
 func (s *server) send(st *orderStream, orders ...store.Order) error {
-	msg, frame := buffers.Get().(*bytes.Buffer), buffers.Get().(*bytes.Buffer)
-	msg.Reset()
-	frame.Reset()
-	defer buffers.Put(msg)
+	frame := buffers.Get().(*bytes.Buffer)
 	defer buffers.Put(frame)
+	if err := s.frame(st.ctx, frame, st.view, orders...); err != nil {
+		return err
+	}
+	return st.write(frame.Bytes())
+}
+
+// sendChange sends one published change. Its message is rendered once for all the streams of
+// the same view (thousands, for one shopper's many tabs), not once per stream.
+func (s *server) sendChange(st *orderStream, o *store.Order) error {
+	msg, err := s.rendered.message(o, st.view, func(buf *bytes.Buffer) error {
+		return s.frame(context.WithoutCancel(st.ctx), buf, st.view, *o)
+	})
+	if err != nil {
+		return err
+	}
+	return st.write(msg)
+}
+
+// frame renders orders in view as one SSE message into buf. A paid order empties its cart, so
+// the message refreshes the page's cart badge too, from the order's own cart.
+func (s *server) frame(ctx context.Context, buf *bytes.Buffer, view streamView, orders ...store.Order) error {
+	msg := buffers.Get().(*bytes.Buffer)
+	msg.Reset()
+	defer buffers.Put(msg)
 	for _, o := range orders {
-		if err := st.view(o).Render(st.ctx, msg); err != nil {
+		if err := view.render(o).Render(ctx, msg); err != nil {
 			return err
 		}
 	}
-	if len(orders) > 0 && orders[len(orders)-1].Status == store.StatusPaid {
-		// Paying empties the cart: refresh the nav badge of the page too.
-		if n, err := s.Store.CartCount(st.ctx, st.cart); err == nil {
-			components.CartBadgeOOB(n).Render(st.ctx, msg)
+	if n := len(orders); n > 0 && orders[n-1].Status == store.StatusPaid && orders[n-1].CartID != 0 {
+		if count, err := s.Store.CartCountByID(ctx, orders[n-1].CartID); err == nil {
+			components.CartBadgeOOB(count).Render(ctx, msg)
 		}
 	}
-	writeEvent(frame, msg.Bytes())
-	return st.write(frame.Bytes())
+	buf.Reset()
+	writeEvent(buf, msg.Bytes())
+	return nil
 }
 
 // onFreshStack runs fn on a short-lived goroutine and waits for it (see handleOrderEvents).

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,10 +15,14 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gorilla/sessions"
+
+	"storefront/store"
 )
 
 // liveWithin is how soon a committed change must reach an open stream.
@@ -470,4 +475,35 @@ func postEventsTestForm(t *testing.T, client *http.Client, rawURL string, form u
 		t.Fatalf("POST %s: status %d, want %d; body:\n%s", rawURL, res.StatusCode, status, b)
 	}
 	return string(b)
+}
+
+// TestChangeRenderedOncePerView: a change watched by many streams of one view is rendered once;
+// a change the memo no longer holds is still rendered for whoever asks.
+func TestChangeRenderedOncePerView(t *testing.T) {
+	var m renderMemo
+	o := &store.Order{ID: 1}
+	m.add(o)
+	var renders atomic.Int32
+	render := func(buf *bytes.Buffer) error { renders.Add(1); buf.WriteString("data: x\n\n"); return nil }
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if msg, err := m.message(o, viewOrderRow, render); err != nil || string(msg) != "data: x\n\n" {
+				t.Errorf("message %q, %v", msg, err)
+			}
+		}()
+	}
+	wg.Wait()
+	m.message(o, viewStatusPanel, render)
+	if got := renders.Load(); got != 2 {
+		t.Errorf("rendered %d times for 100 streams of one view and 1 of another, want 2", got)
+	}
+	for i := range len(m.recent) {
+		m.add(&store.Order{ID: int64(i + 2)})
+	}
+	if msg, _ := m.message(o, viewOrderRow, render); string(msg) != "data: x\n\n" || renders.Load() != 3 {
+		t.Errorf("an evicted change: message %q after %d renders, want it rendered again", msg, renders.Load())
+	}
 }

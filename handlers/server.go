@@ -61,6 +61,8 @@ type server struct {
 	streams *openStreams
 	health  healthCheck
 	hasher  *hasher
+	// rendered keeps each published change's messages, rendered once per view.
+	rendered renderMemo
 	// apiVersions remembers the Stripe API versions seen on webhooks, to log each once.
 	apiVersions sync.Map
 }

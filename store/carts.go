@@ -127,6 +127,17 @@ func (db *DB) CartCount(ctx context.Context, ref CartRef) (int, error) {
 	return n, nil
 }
 
+// CartCountByID is CartCount for the cart with this id (an order's cart); 0 for none.
+func (db *DB) CartCountByID(ctx context.Context, cartID int64) (int, error) {
+	var n int
+	err := db.readStmts.QueryRowContext(ctx, `SELECT coalesce(sum(i.quantity), 0) FROM cart_items i
+		JOIN products p ON p.id = i.product_id WHERE p.active AND i.cart_id = ?`, cartID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count cart: %w", err)
+	}
+	return n, nil
+}
+
 // AddToCart adds quantity of a product, creating the cart if needed. Bad input gives an *InvalidError
 // and changes nothing.
 func (db *DB) AddToCart(ctx context.Context, ref CartRef, productID int64, quantity int) error {
