@@ -2,14 +2,9 @@ package handlers
 
 import (
 	"context"
-	"io/fs"
 	"net/http"
-	"strings"
 	"sync"
-	"time"
-
-	"storefront/assets"
-)
+	"time")
 
 // healthFresh is how long one health check's verdict is reused: the check commits a write (with
 // its disk sync), and a load balancer polling often, or a flood of requests, should not add more.
@@ -50,23 +45,4 @@ func (s *server) checkHealth(r *http.Request) error {
 		s.Logger.Error("health check failed", "error", h.err)
 	}
 	return h.err
-}
-
-// handleAssets serves the embedded static files; a URL carrying the file's current version
-// may be cached for a year.
-func (s *server) handleAssets() http.Handler {
-	files := http.StripPrefix("/assets/", http.FileServerFS(assets.FS))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := strings.TrimPrefix(r.URL.Path, "/assets/")
-		if _, err := fs.Stat(assets.FS, name); err != nil || strings.HasSuffix(name, "/") || name == "" {
-			s.notFound(w, r)
-			return
-		}
-		if v := r.URL.Query().Get("v"); v != "" && v == assets.Version(name) {
-			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-		} else {
-			w.Header().Set("Cache-Control", "public, max-age=300")
-		}
-		files.ServeHTTP(w, r)
-	})
 }
