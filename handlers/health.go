@@ -4,7 +4,8 @@ import (
 	"context"
 	"net/http"
 	"sync"
-	"time")
+	"time"
+)
 
 // healthFresh is how long one health check's verdict is reused: the check commits a write (with
 // its disk sync), and a load balancer polling often, or a flood of requests, should not add more.
