@@ -27,6 +27,12 @@ type stableObject struct {
 	CustomerEmail  string `json:"customer_email"`
 	AmountRefunded int64  `json:"amount_refunded"`
 	Refunded       bool   `json:"refunded"`
+	// A PaymentIntent's.
+	Amount           int64  `json:"amount"`
+	ReceiptEmail     string `json:"receipt_email"`
+	LastPaymentError *struct {
+		Message string `json:"message"`
+	} `json:"last_payment_error"`
 }
 
 // HandledEventTypes are the event types that change an order: what a Dashboard endpoint must
@@ -37,6 +43,10 @@ var HandledEventTypes = []stripe.EventType{
 	stripe.EventTypeCheckoutSessionAsyncPaymentFailed,
 	stripe.EventTypeCheckoutSessionExpired,
 	stripe.EventTypeChargeRefunded,
+	stripe.EventTypePaymentIntentSucceeded,
+	stripe.EventTypePaymentIntentProcessing,
+	stripe.EventTypePaymentIntentPaymentFailed,
+	stripe.EventTypePaymentIntentCanceled,
 }
 
 // changeOf reads what a Stripe event means for the shop: this is the one place that knows
@@ -77,6 +87,27 @@ func changeOf(ev stripe.Event, payload []byte) (store.Change, error) {
 		settle(store.StatusFailed, nil)
 	case stripe.EventTypeCheckoutSessionExpired:
 		settle(store.StatusExpired, nil)
+	case stripe.EventTypePaymentIntentSucceeded, stripe.EventTypePaymentIntentProcessing,
+		stripe.EventTypePaymentIntentPaymentFailed, stripe.EventTypePaymentIntentCanceled:
+		if obj.Metadata[metaKind] != kindIntent {
+			break // Checkout's own intent: its session's events say what happened
+		}
+		ch.Order.PaymentIntent = obj.ID
+		ch.CustomerEmail = obj.ReceiptEmail
+		confirms := &store.Payment{Amount: obj.Amount, Currency: obj.Currency, ClientReference: obj.Metadata[metaUserID]}
+		switch ev.Type {
+		case stripe.EventTypePaymentIntentSucceeded:
+			ch.Effect, ch.To, ch.Payment = store.EffectSettle, store.StatusPaid, confirms
+		case stripe.EventTypePaymentIntentProcessing:
+			ch.Effect, ch.To, ch.Payment = store.EffectSettle, store.StatusProcessing, confirms
+		case stripe.EventTypePaymentIntentCanceled:
+			ch.Effect, ch.To = store.EffectSettle, store.StatusFailed
+		default:
+			ch.Effect, ch.PaymentError = store.EffectPaymentError, "The payment did not go through."
+			if obj.LastPaymentError != nil && obj.LastPaymentError.Message != "" {
+				ch.PaymentError = obj.LastPaymentError.Message
+			}
+		}
 	case stripe.EventTypeChargeRefunded:
 		ch.Order.OrderID = 0 // a charge's metadata is not the shop's
 		ch.Effect = store.EffectRefund

@@ -25,6 +25,22 @@ func checkoutSession(paymentStatus string) map[string]any {
 		"payment_intent": "pi_1", "customer_details": map[string]any{"email": "buyer@example.com"}}
 }
 
+// paymentIntent is a PaymentIntent the shop created for order 12 of user 7.
+func paymentIntent(status string) map[string]any {
+	pi := map[string]any{"id": "pi_1", "object": "payment_intent", "status": status, "amount": 4200, "currency": "usd",
+		"receipt_email": "buyer@example.com",
+		"metadata": map[string]string{"order_id": "12", "user_id": "7", "storefront_kind": "payment_intent"}}
+	if status == "requires_payment_method" {
+		pi["last_payment_error"] = map[string]any{"code": "card_declined", "message": "Your card was declined."}
+	}
+	return pi
+}
+
+var (
+	intentRef     = store.OrderRef{PaymentIntent: "pi_1", OrderID: 12}
+	intentPayment = &store.Payment{Amount: 4200, Currency: "usd", ClientReference: "7"}
+)
+
 func TestChangeOfStripeEvents(t *testing.T) {
 	confirmation := &store.Payment{Amount: 4200, Currency: "usd", ClientReference: "7"}
 	sessionRef := store.OrderRef{SessionID: "cs_1", PaymentIntent: "pi_1", OrderID: 12}
@@ -55,6 +71,17 @@ func TestChangeOfStripeEvents(t *testing.T) {
 		{"ExpandedPaymentIntent", "charge.refunded", map[string]any{"id": "ch_1", "object": "charge",
 			"payment_intent": map[string]any{"id": "pi_1", "object": "payment_intent"}, "amount_refunded": 100},
 			store.Change{Order: store.OrderRef{PaymentIntent: "pi_1"}, Effect: store.EffectRefund, Refund: store.Refund{Amount: 100}}},
+		{"IntentSucceeded", "payment_intent.succeeded", paymentIntent("succeeded"), store.Change{Order: intentRef,
+			Effect: store.EffectSettle, To: store.StatusPaid, Payment: intentPayment, CustomerEmail: "buyer@example.com"}},
+		{"IntentProcessing", "payment_intent.processing", paymentIntent("processing"), store.Change{Order: intentRef,
+			Effect: store.EffectSettle, To: store.StatusProcessing, Payment: intentPayment, CustomerEmail: "buyer@example.com"}},
+		{"IntentFailedStaysPayable", "payment_intent.payment_failed", paymentIntent("requires_payment_method"), store.Change{Order: intentRef,
+			Effect: store.EffectPaymentError, PaymentError: "Your card was declined.", CustomerEmail: "buyer@example.com"}},
+		{"IntentCanceled", "payment_intent.canceled", paymentIntent("canceled"), store.Change{Order: intentRef,
+			Effect: store.EffectSettle, To: store.StatusFailed, CustomerEmail: "buyer@example.com"}},
+		{"CheckoutsOwnIntentIsRecorded", "payment_intent.succeeded", map[string]any{"id": "pi_1", "object": "payment_intent",
+			"amount": 4200, "currency": "usd", "metadata": map[string]string{}},
+			store.Change{Order: store.OrderRef{}}},
 		{"OtherTypesAreRecorded", "payment_intent.created", map[string]any{"id": "pi_1", "object": "payment_intent"},
 			store.Change{}},
 		{"MetadataThatIsNoOrderID", "checkout.session.expired", map[string]any{"id": "cs_1", "metadata": map[string]string{"order_id": "-3"}},

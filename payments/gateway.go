@@ -14,6 +14,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/checkout/session"
 	"github.com/stripe/stripe-go/v76/event"
+	"github.com/stripe/stripe-go/v76/paymentintent"
 	"github.com/stripe/stripe-go/v76/refund"
 )
 
@@ -33,6 +34,7 @@ type Gateway struct {
 	sessions       session.Client
 	refunds        refund.Client
 	events         event.Client
+	intents        paymentintent.Client
 	publishableKey string
 	checkoutOrigin string
 }
@@ -59,6 +61,7 @@ func NewGateway(cfg Config) *Gateway {
 		sessions:       session.Client{B: backend, Key: cfg.SecretKey},
 		refunds:        refund.Client{B: backend, Key: cfg.SecretKey},
 		events:         event.Client{B: backend, Key: cfg.SecretKey},
+		intents:        paymentintent.Client{B: backend, Key: cfg.SecretKey},
 		publishableKey: cfg.PublishableKey,
 		checkoutOrigin: origin,
 	}

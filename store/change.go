@@ -20,6 +20,8 @@ type Change struct {
 	CustomerEmail string `json:"customerEmail,omitempty"`
 	// Refund is what has been refunded of the payment so far (EffectRefund).
 	Refund Refund `json:"refund"`
+	// PaymentError is why an attempt to pay failed (EffectPaymentError), for the shopper.
+	PaymentError string `json:"paymentError,omitempty"`
 }
 
 // EventRecord is the provider's event as it is kept in the event log.
@@ -52,6 +54,9 @@ const (
 	EffectRecord Effect = ""       // nothing to apply: the event is kept for the record
 	EffectSettle Effect = "settle" // move the order to Change.To
 	EffectRefund Effect = "refund" // the payment was refunded, in part or in full
+	// EffectPaymentError: an attempt to pay failed, but the order stays payable (the shopper
+	// may try again with the same payment); the error is kept to show them.
+	EffectPaymentError Effect = "payment_error"
 )
 
 // Payment is a confirmation's view of what was paid, to be matched against the order.

@@ -206,6 +206,8 @@ func (db *DB) apply(ctx context.Context, tx *writeTx, ch Change) (EventResult, e
 		return db.settle(ctx, tx, ch)
 	case EffectRefund:
 		return db.refund(ctx, tx, ch)
+	case EffectPaymentError:
+		return db.paymentError(ctx, tx, ch)
 	}
 	return EventResult{}, fmt.Errorf("unknown effect %q", ch.Effect)
 }
@@ -265,7 +267,11 @@ func (db *DB) settle(ctx context.Context, tx *writeTx, ch Change) (EventResult, 
 		return EventResult{}, err
 	}
 	if ch.Payment != nil {
-		if reason := mismatch(o, *ch.Payment); reason != "" {
+		reason := mismatch(o, *ch.Payment)
+		if ch.Order.OrderID != 0 && ch.Order.OrderID != o.ID {
+			reason = fmt.Sprintf("the payment names order %d, but its payment ids are order %d's", ch.Order.OrderID, o.ID)
+		}
+		if reason != "" {
 			return db.transition(ctx, tx, o, StatusNeedsReview, OutcomeNeedsReview, reason, ch)
 		}
 	}
@@ -306,8 +312,9 @@ func (db *DB) transition(ctx context.Context, tx *writeTx, o Order, to Status, o
 		o.PaidAt = now
 		paidAt = formatTime(now)
 	}
+	o.PaymentError = "" // an attempt's error is old news once the order has moved on
 	_, err := tx.ExecContext(ctx, `UPDATE orders SET status = ?, updated_at = ?, paid_at = coalesce(?, paid_at),
-		payment_intent = nullif(?, ''), customer_email = nullif(?, '') WHERE id = ?`,
+		payment_intent = nullif(?, ''), customer_email = nullif(?, ''), payment_error = NULL WHERE id = ?`,
 		to, formatTime(now), paidAt, o.PaymentIntent, o.CustomerEmail, o.ID)
 	if err != nil {
 		return EventResult{}, fmt.Errorf("update order %d: %w", o.ID, err)

@@ -69,8 +69,23 @@ type Order struct {
 	// not yet paid, so a refund reported before the payment's confirmation is not lost.
 	AmountRefunded int64
 	RefundedInFull bool
-	Items          []OrderItem
+	// Kind is how the shopper pays: on Stripe's Checkout page, or on the shop's own page
+	// through a PaymentIntent, whose client secret only the order's owner may see and whose
+	// last error is shown while the order stays payable.
+	Kind                Kind
+	PaymentClientSecret string
+	PaymentError        string
+	Items               []OrderItem
 }
+
+// Kind is how an order is paid.
+type Kind string
+
+// The kinds of order.
+const (
+	KindCheckout      Kind = "checkout"
+	KindPaymentIntent Kind = "payment_intent"
+)
 
 // OrderItem is a snapshot of a product as it was priced when the order was made.
 type OrderItem struct {
@@ -88,7 +103,8 @@ func (o Order) IdempotencyKey() string {
 
 const orderColumns = `id, coalesce(user_id, 0), coalesce(cart_id, 0), status, amount_total, currency,
 	coalesce(checkout_session_id, ''), coalesce(checkout_url, ''), session_expires_at,
-	coalesce(payment_intent, ''), coalesce(customer_email, ''), created_at, updated_at, paid_at, amount_refunded, refunded_in_full`
+	coalesce(payment_intent, ''), coalesce(customer_email, ''), created_at, updated_at, paid_at, amount_refunded, refunded_in_full,
+	kind, coalesce(payment_client_secret, ''), coalesce(payment_error, '')`
 
 func scanOrder(scan func(...any) error) (Order, error) {
 	var o Order
@@ -96,7 +112,8 @@ func scanOrder(scan func(...any) error) (Order, error) {
 	var expires, paid sql.NullString
 	err := scan(&o.ID, &o.UserID, &o.CartID, &o.Status, &o.AmountTotal, &o.Currency,
 		&o.CheckoutSessionID, &o.CheckoutURL, &expires, &o.PaymentIntent, &o.CustomerEmail,
-		&created, &updated, &paid, &o.AmountRefunded, &o.RefundedInFull)
+		&created, &updated, &paid, &o.AmountRefunded, &o.RefundedInFull,
+		&o.Kind, &o.PaymentClientSecret, &o.PaymentError)
 	if err != nil {
 		return Order{}, err
 	}
