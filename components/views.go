@@ -51,6 +51,9 @@ type Cart struct {
 	Count    int
 	Guest    bool   // not logged in: checkout works, but there will be no order history
 	Error    string // a message about the whole cart, such as a failed checkout
+	// Ways to pay the shop offers: Stripe's Checkout page, and the shop's own payment page.
+	NoCheckout bool
+	PayOnPage  bool
 }
 
 // AuthForm is the signup or login form with what was typed and what was wrong.

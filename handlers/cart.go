@@ -24,7 +24,7 @@ func (s *server) handleCart() http.HandlerFunc {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		s.render(w, r, http.StatusOK, components.CartPage(s.page(r.Context(), v, "Cart"), cartView(c, v.user == nil)))
+		s.render(w, r, http.StatusOK, components.CartPage(s.page(r.Context(), v, "Cart"), s.cartView(c, v.user == nil)))
 	}
 }
 
@@ -143,7 +143,7 @@ func (s *server) handleSetCartQuantity() http.HandlerFunc {
 			s.serverError(w, r, err)
 			return
 		}
-		view := cartView(c, v.user == nil)
+		view := s.cartView(c, v.user == nil)
 		status := http.StatusOK
 		if msg != "" {
 			status = http.StatusBadRequest

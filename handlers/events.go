@@ -33,10 +33,14 @@ func (s *server) publishOrder(o store.Order) {
 	if o.CheckoutSessionID != "" {
 		s.Broker.Publish(sessionTopic(o.CheckoutSessionID), p)
 	}
+	if o.Kind == store.KindPaymentIntent && o.PaymentIntent != "" {
+		s.Broker.Publish(intentTopic(o.PaymentIntent), p)
+	}
 }
 
 func userTopic(id int64) string          { return "user:" + strconv.FormatInt(id, 10) }
 func sessionTopic(id string) string      { return "session:" + id }
+func intentTopic(id string) string       { return "intent:" + id }
 func refuseStream(w http.ResponseWriter) { w.Header().Set("HX-Reswap", "none") }
 
 // handleOrderEvents streams order changes as Server-Sent Events. Without parameters it is the
@@ -118,8 +122,9 @@ type orderStream struct {
 func (s *server) openStream(w http.ResponseWriter, r *http.Request) *orderStream {
 	v := s.visitorOf(r)
 	var st *orderStream
-	if sessionID := r.URL.Query().Get("session_id"); sessionID != "" {
-		st = s.checkoutStream(r.Context(), v, sessionID)
+	sessionID, intentID := r.URL.Query().Get("session_id"), r.URL.Query().Get("payment_intent")
+	if sessionID != "" || intentID != "" {
+		st = s.checkoutStream(r.Context(), v, sessionID, intentID)
 		if st == nil {
 			refuseStream(w)
 			s.writeJSON(w, r, http.StatusNotFound, map[string]string{"error": "no such checkout"})
@@ -171,18 +176,25 @@ func (s *server) openStream(w http.ResponseWriter, r *http.Request) *orderStream
 	return st
 }
 
-// checkoutStream watches one checkout's status panel, for the success page. A user's order is
-// shown only to that user; a guest's to whoever holds the session id. It returns nil when the
+// checkoutStream watches one checkout's status panel, for the success page: a Checkout
+// Session's, or a PaymentIntent's (the payment-complete page). A user's order is shown only to
+// that user; a guest's to whoever holds the session or intent id. It returns nil when the
 // visitor may not watch it.
-func (s *server) checkoutStream(ctx context.Context, v *visitor, sessionID string) *orderStream {
-	o, err := s.Store.OrderBySession(ctx, sessionID)
+func (s *server) checkoutStream(ctx context.Context, v *visitor, sessionID, intentID string) *orderStream {
+	find := func(ctx context.Context) (store.Order, error) { return s.Store.OrderBySession(ctx, sessionID) }
+	topic := sessionTopic(sessionID)
+	if sessionID == "" {
+		find = func(ctx context.Context) (store.Order, error) { return s.Store.OrderByPaymentIntent(ctx, intentID) }
+		topic = intentTopic(intentID)
+	}
+	o, err := find(ctx)
 	if err != nil || (o.UserID != 0 && (v.user == nil || v.user.ID != o.UserID)) {
 		return nil
 	}
 	return &orderStream{
-		sub: s.Broker.Subscribe(sessionTopic(sessionID)),
+		sub: s.Broker.Subscribe(topic),
 		snapshot: func(ctx context.Context) ([]store.Order, error) {
-			o, err := s.Store.OrderBySession(ctx, sessionID)
+			o, err := find(ctx)
 			return []store.Order{o}, err
 		},
 		view: viewStatusPanel,

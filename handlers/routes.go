@@ -24,6 +24,9 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /create-checkout-session/", page(s.handleCreateCheckoutSession()))
 	mux.Handle("GET /success/", page(s.handleSuccess()))
 	mux.Handle("GET /cancelled/", page(s.handleCancelled()))
+	mux.Handle("POST /create-payment-intent/", page(s.handleCreatePaymentIntent()))
+	mux.Handle("GET /pay/{id}", page(s.handlePay()))
+	mux.Handle("GET /payment-complete/", page(s.handlePaymentComplete()))
 	mux.Handle("POST /webhook/", s.handleWebhook())
 
 	mux.Handle("GET /orders", page(s.handleOrders()))

@@ -53,6 +53,12 @@ type Deps struct {
 	// ReconcileEvery > 0 the server reconciles that often.
 	Reconcile      reconcile.Source
 	ReconcileEvery time.Duration
+	// Intents creates PaymentIntents, for paying on the shop's own page; PaymentUI says which
+	// ways to pay the shop offers (UICheckout, UIElements or UIBoth; empty: Checkout only), and
+	// StripeJS is the script the payment page loads (https://js.stripe.com/v3/ with Stripe).
+	Intents   IntentGateway
+	PaymentUI string
+	StripeJS  string
 }
 
 type server struct {

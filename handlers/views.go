@@ -12,8 +12,9 @@ func productView(p store.Product) components.Product {
 		Price: p.Price, Currency: p.Currency, Image: p.Image}
 }
 
-func cartView(c store.Cart, guest bool) components.Cart {
-	view := components.Cart{Total: c.Total(), Currency: c.Currency(), Count: c.Count(), Guest: guest}
+func (s *server) cartView(c store.Cart, guest bool) components.Cart {
+	view := components.Cart{Total: c.Total(), Currency: c.Currency(), Count: c.Count(), Guest: guest,
+		PayOnPage: s.elementsEnabled(), NoCheckout: s.elementsEnabled() && s.PaymentUI == UIElements}
 	for _, l := range c.Lines {
 		view.Lines = append(view.Lines, components.CartLine{Product: productView(l.Product), Quantity: l.Quantity})
 	}

@@ -16,6 +16,7 @@ import (
 // built for a given order, session and payment intent, so every replay gets its own order.
 type history struct {
 	name   string
+	kind   store.Kind
 	events []historyEvent
 }
 
@@ -36,9 +37,28 @@ func sessionEvent(name, typ, paymentStatus string, amountDelta int64) historyEve
 func refundEvent(name string, part func(total int64) int64) historyEvent {
 	return historyEvent{name, func(o store.Order) (string, map[string]any) {
 		amount := part(o.AmountTotal)
-		return "charge.refunded", map[string]any{"id": "ch_" + o.CheckoutSessionID, "object": "charge",
-			"payment_intent": "pi_" + o.CheckoutSessionID, "amount": o.AmountTotal, "amount_refunded": amount,
+		return "charge.refunded", map[string]any{"id": "ch_" + intentOf(o), "object": "charge",
+			"payment_intent": intentOf(o), "amount": o.AmountTotal, "amount_refunded": amount,
 			"refunded": amount == o.AmountTotal, "metadata": map[string]string{"order_id": fmt.Sprint(o.ID)}}
+	}}
+}
+
+// intentOf is the order's PaymentIntent: its own, or the one its Checkout Session makes.
+func intentOf(o store.Order) string {
+	if o.Kind == store.KindPaymentIntent {
+		return o.PaymentIntent
+	}
+	return "pi_" + o.CheckoutSessionID
+}
+
+func intentEvent(name, typ, status string) historyEvent {
+	return historyEvent{name, func(o store.Order) (string, map[string]any) {
+		obj := map[string]any{"id": o.PaymentIntent, "object": "payment_intent", "status": status, "amount": o.AmountTotal,
+			"currency": o.Currency, "metadata": map[string]string{"order_id": fmt.Sprint(o.ID), "storefront_kind": "payment_intent"}}
+		if status == "requires_payment_method" {
+			obj["last_payment_error"] = map[string]any{"message": "Your card was declined."}
+		}
+		return typ, obj
 	}}
 }
 
@@ -51,24 +71,33 @@ var (
 	expired         = sessionEvent("expired", "checkout.session.expired", "unpaid", 0)
 	partialRefund   = refundEvent("refunded(part)", func(total int64) int64 { return total / 3 })
 	fullRefund      = refundEvent("refunded(all)", func(total int64) int64 { return total })
+	intentFailed    = intentEvent("intent.payment_failed", "payment_intent.payment_failed", "requires_payment_method")
+	intentProcess   = intentEvent("intent.processing", "payment_intent.processing", "processing")
+	intentSucceeded = intentEvent("intent.succeeded", "payment_intent.succeeded", "succeeded")
+	intentCanceled  = intentEvent("intent.canceled", "payment_intent.canceled", "canceled")
 )
 
 // histories are the sequences Stripe can send for one Checkout Session of this shop.
 var histories = []history{
-	{"Card", []historyEvent{completedPaid, partialRefund, fullRefund}},
-	{"BankTransfer", []historyEvent{completedUnpaid, asyncSucceeded, partialRefund, fullRefund}},
-	{"BankTransferFails", []historyEvent{completedUnpaid, asyncFailed}},
-	{"Expired", []historyEvent{expired}},
-	{"WrongAmount", []historyEvent{completedWrong, fullRefund}},
+	{"Card", store.KindCheckout, []historyEvent{completedPaid, partialRefund, fullRefund}},
+	{"BankTransfer", store.KindCheckout, []historyEvent{completedUnpaid, asyncSucceeded, partialRefund, fullRefund}},
+	{"BankTransferFails", store.KindCheckout, []historyEvent{completedUnpaid, asyncFailed}},
+	{"Expired", store.KindCheckout, []historyEvent{expired}},
+	{"WrongAmount", store.KindCheckout, []historyEvent{completedWrong, fullRefund}},
+	// Paid on the shop's own page: a declined try, then another that works, then refunds.
+	{"IntentRetried", store.KindPaymentIntent, []historyEvent{intentFailed, intentSucceeded, partialRefund, fullRefund}},
+	{"IntentDebit", store.KindPaymentIntent, []historyEvent{intentProcess, intentSucceeded, fullRefund}},
+	{"IntentAbandoned", store.KindPaymentIntent, []historyEvent{intentFailed, intentCanceled}},
 }
 
 // orderState is what a shopper or an operator can see of an order after the events.
 type orderState struct {
 	Status         store.Status
 	Paid           bool
-	PaymentIntent  string
+	KnowsIntent    bool
 	AmountRefunded int64
 	RefundedInFull bool
+	PaymentError   string
 }
 
 // TestEventOrderDoesNotMatter delivers every pair and triple of each history's events (and each
@@ -83,19 +112,24 @@ func TestEventOrderDoesNotMatter(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 
 	orders := 0
-	newOrder := func() store.Order {
+	newOrder := func(kind store.Kind) store.Order {
 		t.Helper()
 		orders++
 		cart := store.CartRef{Token: fmt.Sprintf("cart-%d", orders)}
 		if err := db.AddToCart(ctx, cart, 1, 2); err != nil {
 			t.Fatal(err)
 		}
-		o, _, err := db.PrepareOrder(ctx, cart)
+		o, _, err := db.PrepareOrderOfKind(ctx, cart, kind)
 		if err != nil {
 			t.Fatal(err)
 		}
-		session := fmt.Sprintf("cs_perm_%d", orders)
-		if err := db.AttachCheckoutSession(ctx, o.ID, session, "https://checkout.example/"+session, time.Now().Add(time.Hour)); err != nil {
+		if kind == store.KindPaymentIntent {
+			err = db.AttachPaymentIntent(ctx, o.ID, fmt.Sprintf("pi_perm_%d", orders), "secret")
+		} else {
+			session := fmt.Sprintf("cs_perm_%d", orders)
+			err = db.AttachCheckoutSession(ctx, o.ID, session, "https://checkout.example/"+session, time.Now().Add(time.Hour))
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
 		if o, err = db.Order(ctx, o.ID); err != nil {
@@ -103,9 +137,9 @@ func TestEventOrderDoesNotMatter(t *testing.T) {
 		}
 		return o
 	}
-	deliver := func(events []historyEvent) orderState {
+	deliver := func(kind store.Kind, events []historyEvent) orderState {
 		t.Helper()
-		o := newOrder()
+		o := newOrder(kind)
 		for i, ev := range events {
 			typ, obj := ev.build(o)
 			payload := stripeEvent(t, typ, obj)
@@ -123,8 +157,8 @@ func TestEventOrderDoesNotMatter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return orderState{got.Status, !got.PaidAt.IsZero(), strings.TrimPrefix(got.PaymentIntent, "pi_"+got.CheckoutSessionID),
-			got.AmountRefunded, got.RefundedInFull}
+		return orderState{got.Status, !got.PaidAt.IsZero(), got.PaymentIntent == intentOf(got),
+			got.AmountRefunded, got.RefundedInFull, got.PaymentError}
 	}
 
 	checked := 0
@@ -135,14 +169,14 @@ func TestEventOrderDoesNotMatter(t *testing.T) {
 				for i, p := range picked {
 					natural[i] = h.events[p]
 				}
-				want := deliver(natural)
+				want := deliver(h.kind, natural)
 				for _, order := range permutations(len(natural)) {
 					shuffled := make([]historyEvent, len(order))
 					names := make([]string, len(order))
 					for i, p := range order {
 						shuffled[i], names[i] = natural[p], natural[p].name
 					}
-					if got := deliver(shuffled); got != want {
+					if got := deliver(h.kind, shuffled); got != want {
 						t.Errorf("delivered %s: order ends %+v; in Stripe's order it ends %+v", strings.Join(names, ", "), got, want)
 					}
 					checked++

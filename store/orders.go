@@ -129,6 +129,12 @@ var ErrEmptyCart = invalid("Your cart is empty: add something before checking ou
 // transaction. If the same unchanged cart already has a pending order whose Checkout Session is
 // still open (or not created yet), that order is returned instead, with reused set.
 func (db *DB) PrepareOrder(ctx context.Context, ref CartRef) (o Order, reused bool, err error) {
+	return db.PrepareOrderOfKind(ctx, ref, KindCheckout)
+}
+
+// PrepareOrderOfKind is PrepareOrder for an order paid the given way; only a pending order of
+// the same kind is reused (for a PaymentIntent, while it is still payable).
+func (db *DB) PrepareOrderOfKind(ctx context.Context, ref CartRef, kind Kind) (o Order, reused bool, err error) {
 	if ref.IsZero() {
 		return Order{}, false, ErrEmptyCart
 	}
@@ -145,9 +151,9 @@ func (db *DB) PrepareOrder(ctx context.Context, ref CartRef) (o Order, reused bo
 		// A session must stay open a while longer for the shopper to use it; else start afresh.
 		openUntil := formatTime(now.Add(5 * time.Minute))
 		o, err = scanOrder(tx.QueryRowContext(ctx, "SELECT "+orderColumns+` FROM orders
-			WHERE cart_id = ? AND status = 'pending' AND cart_fingerprint = ?
+			WHERE cart_id = ? AND status = 'pending' AND cart_fingerprint = ? AND kind = ?
 			  AND (checkout_session_id IS NULL OR session_expires_at > ?)
-			ORDER BY id DESC LIMIT 1`, cart.ID, fp, openUntil).Scan)
+			ORDER BY id DESC LIMIT 1`, cart.ID, fp, kind, openUntil).Scan)
 		if err == nil {
 			reused = true
 			o.Items, err = orderItems(ctx, tx, o.ID)
@@ -157,14 +163,14 @@ func (db *DB) PrepareOrder(ctx context.Context, ref CartRef) (o Order, reused bo
 			return fmt.Errorf("find pending order: %w", err)
 		}
 		o = Order{UserID: ref.UserID, CartID: cart.ID, Status: StatusPending, AmountTotal: cart.Total(),
-			Currency: cart.Currency(), CreatedAt: now, UpdatedAt: now}
+			Currency: cart.Currency(), CreatedAt: now, UpdatedAt: now, Kind: kind}
 		var userID any
 		if ref.UserID != 0 {
 			userID = ref.UserID
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO orders (user_id, cart_id, cart_fingerprint, status, amount_total,
-			currency, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)`,
-			userID, cart.ID, fp, o.AmountTotal, o.Currency, formatTime(now), formatTime(now))
+			currency, created_at, updated_at, kind) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
+			userID, cart.ID, fp, o.AmountTotal, o.Currency, formatTime(now), formatTime(now), kind)
 		if err != nil {
 			return fmt.Errorf("create order: %w", err)
 		}

@@ -39,6 +39,7 @@ type config struct {
 	shutdownGrace  time.Duration
 	trustedProxies []netip.Prefix
 	reconcileEvery time.Duration
+	paymentUI      string
 }
 
 // simulated reports whether the checkout simulator stands in for Stripe.
@@ -90,6 +91,17 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	c.simulatorDelay = d
 	if err := c.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		return c, fmt.Errorf("LOG_LEVEL %q must be debug, info, warn or error", *logLevel)
+	}
+	c.paymentUI = env("PAYMENT_UI", "")
+	switch {
+	case c.paymentUI == "" && c.stripeSecret != "":
+		c.paymentUI = "both"
+	case c.paymentUI == "":
+		c.paymentUI = "checkout"
+	case c.paymentUI != "checkout" && c.paymentUI != "elements" && c.paymentUI != "both":
+		return c, fmt.Errorf("PAYMENT_UI %q must be checkout, elements or both", c.paymentUI)
+	case c.paymentUI != "checkout" && c.stripeSecret == "":
+		return c, fmt.Errorf("PAYMENT_UI=%s needs Stripe test keys (STRIPE_SECRET_KEY): the simulator does not serve the Payment Element", c.paymentUI)
 	}
 	every := env("RECONCILE_EVERY", "15m")
 	if c.reconcileEvery, err = time.ParseDuration(every); err != nil || c.reconcileEvery < 0 {
