@@ -29,7 +29,7 @@ func checkoutSession(paymentStatus string) map[string]any {
 func paymentIntent(status string) map[string]any {
 	pi := map[string]any{"id": "pi_1", "object": "payment_intent", "status": status, "amount": 4200, "currency": "usd",
 		"receipt_email": "buyer@example.com",
-		"metadata": map[string]string{"order_id": "12", "user_id": "7", "storefront_kind": "payment_intent"}}
+		"metadata":      map[string]string{"order_id": "12", "user_id": "7", "storefront_kind": "payment_intent"}}
 	if status == "requires_payment_method" {
 		pi["last_payment_error"] = map[string]any{"code": "card_declined", "message": "Your card was declined."}
 	}
