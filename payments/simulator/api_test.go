@@ -261,6 +261,16 @@ func TestRawParamErrors(t *testing.T) {
 		t.Errorf("unknown parameter: %d %v", status, body)
 	}
 
+	// A scalar parameter sent as a hash is as unknown to Stripe as a made-up name.
+	bad = url.Values{"client_reference_id[x]": {"7"}}
+	for k, v := range base {
+		bad[k] = v
+	}
+	status, body = rawAPI(t, "POST", h.sim.URL()+"/v1/checkout/sessions", "Bearer "+testKey, bad)
+	if status != 400 || errorField(body, "param") != "client_reference_id[x]" || errorField(body, "code") != "parameter_unknown" {
+		t.Errorf("nested scalar parameter: %d %v", status, body)
+	}
+
 	status, body = rawAPI(t, "GET", h.sim.URL()+"/v1/customers", "Bearer "+testKey, nil)
 	if status != 404 || errorField(body, "type") != "invalid_request_error" {
 		t.Errorf("unknown URL: %d %v", status, body)
