@@ -138,7 +138,7 @@ func TestCreateValidationErrors(t *testing.T) {
 		{"no line items", func(p *stripe.CheckoutSessionParams) { p.LineItems = nil }, "line_items"},
 		{"zero quantity", func(p *stripe.CheckoutSessionParams) { p.LineItems[0].Quantity = stripe.Int64(0) }, "line_items[0][quantity]"},
 		{"missing quantity", func(p *stripe.CheckoutSessionParams) { p.LineItems[0].Quantity = nil }, "line_items[0][quantity]"},
-		{"zero unit_amount", func(p *stripe.CheckoutSessionParams) { p.LineItems[0].PriceData.UnitAmount = stripe.Int64(0) }, "line_items[0][price_data][unit_amount]"},
+		{"zero total", func(p *stripe.CheckoutSessionParams) { p.LineItems[0].PriceData.UnitAmount = stripe.Int64(0) }, "line_items"},
 		{"negative unit_amount", func(p *stripe.CheckoutSessionParams) { p.LineItems[0].PriceData.UnitAmount = stripe.Int64(-5) }, "line_items[0][price_data][unit_amount]"},
 		{"fractional unit_amount_decimal", func(p *stripe.CheckoutSessionParams) {
 			p.LineItems[0].PriceData.UnitAmount = nil

@@ -44,17 +44,16 @@ func (s *Simulator) confirm(ctx context.Context, id string, p payment) (confirmR
 			return nil
 		}
 		now := s.now().Unix()
+		sess.PaymentMethod = p.method
 		if sess.PaymentIntent == "" {
 			// Since API 2022-08-01 Checkout creates the payment intent only when the customer pays.
 			sess.PaymentIntent = newPIID()
 			sess.PIStatus = piRequiresPaymentMethod
 			sess.PICreated = now
-			sess.PaymentMethod = p.method
-			if err := s.enqueue(t, sess.ID, "payment_intent.created", paymentIntentObject(sess, nil), nil, origin{}); err != nil {
+			if err := s.emit(t, sess, "payment_intent.created", paymentIntentObject(sess)); err != nil {
 				return err
 			}
 		}
-		sess.PaymentMethod = p.method
 		switch {
 		case p.method == methodBankTransfer:
 			return s.startBankTransfer(t, sess, p, now)
@@ -71,21 +70,27 @@ func (s *Simulator) confirm(ctx context.Context, id string, p payment) (confirmR
 	return res, err
 }
 
+// emit queues one event of sess's, caused by the customer or a timer rather than an API call.
+func (s *Simulator) emit(t *txn, sess *session, typ string, obj any) error {
+	return s.enqueue(t, sess.ID, typ, obj, nil, origin{})
+}
+
 func (s *Simulator) chargeCard(t *txn, sess *session, p payment, now int64) error {
 	sess.PMDetails = cardDetails(p)
 	sess.PaidEmail = p.email
 	sess.ChargeID = newChargeID()
 	sess.ChargeCreated = now
 	sess.PIStatus = piSucceeded
-	if err := s.enqueue(t, sess.ID, "charge.succeeded", chargeObject(sess), nil, origin{}); err != nil {
+	sess.PILastError = nil
+	if err := s.emit(t, sess, "charge.succeeded", chargeObject(sess)); err != nil {
 		return err
 	}
-	if err := s.enqueue(t, sess.ID, "payment_intent.succeeded", paymentIntentObject(sess, nil), nil, origin{}); err != nil {
+	if err := s.emit(t, sess, "payment_intent.succeeded", paymentIntentObject(sess)); err != nil {
 		return err
 	}
 	sess.Status = statusComplete
 	sess.PaymentStatus = paymentPaid
-	if err := s.enqueue(t, sess.ID, "checkout.session.completed", s.sessionObject(sess, expansion{}), nil, origin{}); err != nil {
+	if err := s.emit(t, sess, "checkout.session.completed", s.sessionObject(sess, expansion{})); err != nil {
 		return err
 	}
 	// Stripe attaches the balance transaction a moment later, hence its charge.updated.
@@ -97,28 +102,21 @@ func (s *Simulator) chargeCard(t *txn, sess *session, p payment, now int64) erro
 }
 
 func (s *Simulator) declineCard(t *txn, sess *session, p payment, now int64) error {
-	msg := p.card.message
-	code := "card_declined"
-	failed := chargeJSON{
-		ID:                   newChargeID(),
-		Object:               "charge",
-		Amount:               sess.AmountTotal,
-		BillingDetails:       billingDetailsJSON{Email: p.email},
-		Created:              now,
-		Currency:             sess.Currency,
-		FailureCode:          &code,
-		FailureMessage:       &msg,
-		Metadata:             map[string]string{},
-		PaymentIntent:        sess.PaymentIntent,
-		PaymentMethodDetails: cardDetails(p),
-		Status:               "failed",
-	}
-	if err := s.enqueue(t, sess.ID, "charge.failed", failed, nil, origin{}); err != nil {
+	// The declined attempt is a charge of its own; the session keeps no trace of it but the error.
+	attempt := *sess
+	attempt.ChargeID, attempt.ChargeCreated, attempt.PIStatus = newChargeID(), now, piRequiresPaymentMethod
+	attempt.PMDetails, attempt.PaidEmail = cardDetails(p), p.email
+	failed := chargeObject(&attempt)
+	code, msg := "card_declined", p.card.message
+	failed.FailureCode, failed.FailureMessage = &code, &msg
+	failed.Outcome = &outcomeJSON{NetworkStatus: "declined_by_network", Reason: p.card.declineCode, RiskLevel: "normal",
+		SellerMessage: "The bank did not return any further details with this decline.", Type: "issuer_declined"}
+	if err := s.emit(t, sess, "charge.failed", failed); err != nil {
 		return err
 	}
 	sess.PIStatus = piRequiresPaymentMethod
-	lastErr := &paymentErrorJSON{Type: "card_error", Code: code, DeclineCode: p.card.declineCode, Message: msg}
-	if err := s.enqueue(t, sess.ID, "payment_intent.payment_failed", paymentIntentObject(sess, lastErr), nil, origin{}); err != nil {
+	sess.PILastError = &paymentErrorJSON{Type: "card_error", Code: code, DeclineCode: p.card.declineCode, Message: msg}
+	if err := s.emit(t, sess, "payment_intent.payment_failed", paymentIntentObject(sess)); err != nil {
 		return err
 	}
 	return saveSession(t, sess)
@@ -130,10 +128,13 @@ const (
 	jobAsyncFail    = "async_payment_fail"
 )
 
+// startBankTransfer starts a delayed bank debit: the charge is pending and the session completes
+// unpaid at once, as Checkout does; a job settles it after AsyncDelay.
 func (s *Simulator) startBankTransfer(t *txn, sess *session, p payment, now int64) error {
+	kind := bankMethods[sess.Currency].Type
 	details, err := json.Marshal(map[string]any{
-		"type":            "us_bank_account",
-		"us_bank_account": map[string]any{"last4": p.account.number[len(p.account.number)-4:], "bank_name": "STRIPE TEST BANK"},
+		"type": kind,
+		kind:   map[string]any{"last4": p.account.number[len(p.account.number)-4:], "bank_name": "STRIPE TEST BANK"},
 	})
 	if err != nil {
 		return fmt.Errorf("encode bank details: %w", err)
@@ -141,17 +142,26 @@ func (s *Simulator) startBankTransfer(t *txn, sess *session, p payment, now int6
 	sess.PMDetails = details
 	sess.PaidEmail = p.email
 	sess.PIStatus = piProcessing
-	sess.Status = statusComplete
-	sess.PaymentStatus = paymentUnpaid
-	if err := s.enqueue(t, sess.ID, "checkout.session.completed", s.sessionObject(sess, expansion{}), nil, origin{}); err != nil {
+	sess.PILastError = nil
+	sess.ChargeID = newChargeID()
+	sess.ChargeCreated = now
+	if err := s.emit(t, sess, "payment_intent.processing", paymentIntentObject(sess)); err != nil {
 		return err
 	}
-	kind := jobAsyncSucceed
+	if err := s.emit(t, sess, "charge.pending", chargeObject(sess)); err != nil {
+		return err
+	}
+	sess.Status = statusComplete
+	sess.PaymentStatus = paymentUnpaid
+	if err := s.emit(t, sess, "checkout.session.completed", s.sessionObject(sess, expansion{})); err != nil {
+		return err
+	}
+	job := jobAsyncSucceed
 	if !p.account.succeeds {
-		kind = jobAsyncFail
+		job = jobAsyncFail
 	}
 	due := time.Now().Add(s.cfg.AsyncDelay).UnixMilli()
-	if _, err := t.ExecContext(t.ctx, `INSERT INTO jobs (session_id, kind, due_ms) VALUES (?, ?, ?)`, sess.ID, kind, due); err != nil {
+	if _, err := t.ExecContext(t.ctx, `INSERT INTO jobs (session_id, kind, due_ms) VALUES (?, ?, ?)`, sess.ID, job, due); err != nil {
 		return fmt.Errorf("schedule async result for %s: %w", sess.ID, err)
 	}
 	t.queuedJobs = true
@@ -174,38 +184,45 @@ func (s *Simulator) runJob(ctx context.Context, jobID int64, sessionID, kind str
 		if sess.PIStatus != piProcessing {
 			return nil
 		}
-		now := s.now().Unix()
 		switch kind {
 		case jobAsyncSucceed:
-			sess.ChargeID = newChargeID()
-			sess.ChargeCreated = now
-			sess.BalanceTxn = newTxnID()
-			sess.PIStatus = piSucceeded
-			if err := s.enqueue(t, sess.ID, "charge.succeeded", chargeObject(sess), nil, origin{}); err != nil {
-				return err
-			}
-			if err := s.enqueue(t, sess.ID, "payment_intent.succeeded", paymentIntentObject(sess, nil), nil, origin{}); err != nil {
-				return err
-			}
-			sess.PaymentStatus = paymentPaid
-			if err := s.enqueue(t, sess.ID, "checkout.session.async_payment_succeeded", s.sessionObject(sess, expansion{}), nil, origin{}); err != nil {
-				return err
-			}
+			err = s.settleBankTransfer(t, sess)
 		case jobAsyncFail:
-			sess.PIStatus = piRequiresPaymentMethod
-			lastErr := &paymentErrorJSON{Type: "invalid_request_error", Code: "payment_method_provider_decline",
-				Message: "The customer's bank refused the transfer (simulated with test account 000111111116)."}
-			if err := s.enqueue(t, sess.ID, "payment_intent.payment_failed", paymentIntentObject(sess, lastErr), nil, origin{}); err != nil {
-				return err
-			}
-			if err := s.enqueue(t, sess.ID, "checkout.session.async_payment_failed", s.sessionObject(sess, expansion{}), nil, origin{}); err != nil {
-				return err
-			}
+			err = s.failBankTransfer(t, sess)
 		default:
-			return fmt.Errorf("job %d has unknown kind %q", jobID, kind)
+			err = fmt.Errorf("job %d has unknown kind %q", jobID, kind)
+		}
+		if err != nil {
+			return err
 		}
 		return saveSession(t, sess)
 	})
+}
+
+func (s *Simulator) settleBankTransfer(t *txn, sess *session) error {
+	sess.BalanceTxn = newTxnID()
+	sess.PIStatus = piSucceeded
+	if err := s.emit(t, sess, "charge.succeeded", chargeObject(sess)); err != nil {
+		return err
+	}
+	if err := s.emit(t, sess, "payment_intent.succeeded", paymentIntentObject(sess)); err != nil {
+		return err
+	}
+	sess.PaymentStatus = paymentPaid
+	return s.emit(t, sess, "checkout.session.async_payment_succeeded", s.sessionObject(sess, expansion{}))
+}
+
+func (s *Simulator) failBankTransfer(t *txn, sess *session) error {
+	sess.PIStatus = piRequiresPaymentMethod
+	sess.PILastError = &paymentErrorJSON{Type: "invalid_request_error", Code: "payment_method_provider_decline",
+		Message: "The customer's bank refused the transfer (simulated with test account 000111111116)."}
+	if err := s.emit(t, sess, "charge.failed", chargeObject(sess)); err != nil {
+		return err
+	}
+	if err := s.emit(t, sess, "payment_intent.payment_failed", paymentIntentObject(sess)); err != nil {
+		return err
+	}
+	return s.emit(t, sess, "checkout.session.async_payment_failed", s.sessionObject(sess, expansion{}))
 }
 
 func cardDetails(p payment) json.RawMessage {

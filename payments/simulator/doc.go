@@ -3,11 +3,15 @@
 // something end to end.
 //
 // The storefront talks to it through stripe-go exactly as it talks to Stripe
-// (only the backend URL changes): it serves the Checkout Sessions and Refunds
-// API, a hosted payment page at each session's url, and it POSTs
+// (only the backend URL changes): it serves the Checkout Sessions, Payment
+// Intents (retrieve), Refunds and Events API in Stripe's API version 2023-10-16,
+// with Stripe's list paging and error codes, a hosted payment page at each
+// session's url, and it POSTs
 // Stripe-format, Stripe-signed events to the configured webhook endpoint,
 // retrying with back-off until they are acknowledged. Sessions, scheduled
 // work and pending deliveries live in SQLite so they survive a restart.
+// GET /v1/events lists the very events delivered as webhooks, so a shop can
+// reconcile from it what a webhook missed.
 //
 // A developer refunds or expires a session from the dev page at the
 // simulator's root URL, or with curl:

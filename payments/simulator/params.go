@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/mail"
 	"net/url"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -83,8 +82,6 @@ func splitKey(key string) ([]string, bool) {
 type rawItem struct {
 	fields map[string]string // keyed by the path after line_items[N], e.g. "price_data][currency"
 }
-
-var currencyRE = regexp.MustCompile(`^[a-z]{3}$`)
 
 // rawCreate holds the scalar parameters of a create request as they were sent, before validation.
 type rawCreate struct {
@@ -267,9 +264,13 @@ func parseLineItems(p *createParams, items map[int]*rawItem) *stripeError {
 		}
 		total += li.amount()
 		if total > maxAmount {
-			return invalidParam("line_items", "The total amount must be no more than %s.", formatMoney(maxAmount, p.currency))
+			return invalidRequest(http.StatusBadRequest, "amount_too_large", "line_items", "The total amount must be no more than %s.", formatMoney(maxAmount, p.currency))
 		}
 		p.lineItems = append(p.lineItems, li)
+	}
+	if low := minimumCharge(p.currency); total < low {
+		return invalidRequest(http.StatusBadRequest, "amount_too_small", "line_items",
+			"The Checkout Session's total amount due must add up to at least %s %s", formatMoney(low, p.currency), p.currency)
 	}
 	return nil
 }
@@ -336,10 +337,10 @@ func parseLineItem(i int, f map[string]string) (lineItem, *stripeError) {
 		return li, invalidInteger(itemParam(i, "quantity"), q)
 	}
 	if qty < 1 {
-		return li, invalidParam(itemParam(i, "quantity"), "This value must be greater than or equal to 1.")
+		return li, integerOutOfRange(itemParam(i, "quantity"), "This value must be greater than or equal to 1.")
 	}
 	if qty > maxQuantity {
-		return li, invalidParam(itemParam(i, "quantity"), "This value must be less than or equal to %d.", maxQuantity)
+		return li, integerOutOfRange(itemParam(i, "quantity"), "This value must be less than or equal to %d.", maxQuantity)
 	}
 	li.Quantity = qty
 
@@ -357,8 +358,8 @@ func parseLineItem(i int, f map[string]string) (lineItem, *stripeError) {
 	if cur == "" {
 		return li, missingParam(itemParam(i, "price_data][currency"))
 	}
-	if !currencyRE.MatchString(cur) {
-		return li, invalidParam(itemParam(i, "price_data][currency"), "Invalid currency: %s", f["price_data][currency"])
+	if !supportedCurrency(cur) {
+		return li, invalidCurrency(itemParam(i, "price_data][currency"), f["price_data][currency"])
 	}
 	li.Currency = cur
 
@@ -384,11 +385,12 @@ func parseLineItem(i int, f map[string]string) (lineItem, *stripeError) {
 	default:
 		return li, missingParam(amountParam)
 	}
-	if li.UnitAmount <= 0 {
-		return li, invalidParam(amountParam, "This value must be greater than 0.")
+	// Stripe allows free lines (unit_amount=0) next to paid ones; the session total has its own minimum.
+	if li.UnitAmount < 0 {
+		return li, integerOutOfRange(amountParam, "This value must be greater than or equal to 0.")
 	}
 	if li.UnitAmount > maxAmount {
-		return li, invalidParam(amountParam, "This value must be less than or equal to %d.", maxAmount)
+		return li, integerOutOfRange(amountParam, "This value must be less than or equal to %d.", maxAmount)
 	}
 
 	li.Name = strings.TrimSpace(f["price_data][product_data][name"])

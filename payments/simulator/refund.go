@@ -33,7 +33,7 @@ func (s *Simulator) refund(ctx context.Context, rr refundRequest, o origin) (ref
 		if err != nil {
 			return err
 		}
-		if sess.ChargeID == "" {
+		if sess.ChargeID == "" || sess.PIStatus != piSucceeded {
 			return invalidRequest(http.StatusBadRequest, "charge_not_refundable", param,
 				"This PaymentIntent (%s) does not have a successful charge to refund.", sess.PaymentIntent)
 		}
@@ -56,6 +56,7 @@ func (s *Simulator) refund(ctx context.Context, rr refundRequest, o origin) (ref
 			Created: s.now().Unix(), Currency: sess.Currency, Metadata: maps.Clone(rr.metadata),
 			PaymentIntent: sess.PaymentIntent, Reason: rr.reason, Status: "succeeded",
 		}
+		out.BalanceTransaction = refundBalanceTxn(out.ID)
 		if out.Metadata == nil {
 			out.Metadata = map[string]string{}
 		}
@@ -82,21 +83,30 @@ func (s *Simulator) refund(ctx context.Context, rr refundRequest, o origin) (ref
 	return out, err
 }
 
+// refundColumns are what scanRefund reads.
+const refundColumns = `id, amount, charge_id, created, currency, metadata, payment_intent, reason`
+
 // loadRefund reads a refund back for GET /v1/refunds/{id}.
 func (s *Simulator) loadRefund(ctx context.Context, id string) (refundJSON, error) {
+	return scanRefund(s.db.QueryRowContext(ctx, `SELECT `+refundColumns+` FROM refunds WHERE id = ?`, id))
+}
+
+func scanRefund(row rowScanner) (refundJSON, error) {
 	var (
 		r      refundJSON
 		reason *string
 		meta   string
 	)
-	err := s.db.QueryRowContext(ctx, `SELECT id, amount, charge_id, created, currency, metadata, payment_intent, reason
-		FROM refunds WHERE id = ?`, id).Scan(&r.ID, &r.Amount, &r.Charge, &r.Created, &r.Currency, &meta, &r.PaymentIntent, &reason)
-	if err != nil {
+	if err := row.Scan(&r.ID, &r.Amount, &r.Charge, &r.Created, &r.Currency, &meta, &r.PaymentIntent, &reason); err != nil {
 		return r, err
 	}
 	r.Object, r.Reason, r.Status = "refund", reason, "succeeded"
+	r.BalanceTransaction = refundBalanceTxn(r.ID)
 	if err := json.Unmarshal([]byte(meta), &r.Metadata); err != nil {
 		return r, fmt.Errorf("decode refund metadata: %w", err)
 	}
 	return r, nil
 }
+
+// refundBalanceTxn names the balance transaction a refund makes; derived, so it needs no column.
+func refundBalanceTxn(refundID string) string { return derivedID("txn_", refundID, 24) }

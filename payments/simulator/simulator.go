@@ -136,6 +136,11 @@ func (s *Simulator) routes() http.Handler {
 	api.HandleFunc("POST /v1/checkout/sessions/{id}/expire", s.idempotent(s.apiExpireSession))
 	api.HandleFunc("POST /v1/refunds", s.idempotent(s.apiCreateRefund))
 	api.HandleFunc("GET /v1/refunds/{id}", s.api(s.apiGetRefund))
+	api.HandleFunc("GET /v1/refunds", s.api(s.apiListRefunds))
+	api.HandleFunc("GET /v1/checkout/sessions", s.api(s.apiListSessions))
+	api.HandleFunc("GET /v1/payment_intents/{id}", s.api(s.apiGetPaymentIntent))
+	api.HandleFunc("GET /v1/events", s.api(s.apiListEvents))
+	api.HandleFunc("GET /v1/events/{id}", s.api(s.apiGetEvent))
 	api.HandleFunc("/", s.api(s.apiUnknown))
 
 	mux := http.NewServeMux()
