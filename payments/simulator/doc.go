@@ -13,6 +13,10 @@
 // GET /v1/events lists the very events delivered as webhooks, so a shop can
 // reconcile from it what a webhook missed.
 //
+// Webhook faults (drop, duplicate, delay, reorder, a newer api_version) are
+// switched on with SIMULATOR_FAULTS=drop:0.2,duplicate:0.1,delay:2s,reorder,newer-api-version
+// or on the dev page, to watch reconcile and exactly-once handling at work.
+//
 // A developer refunds or expires a session from the dev page at the
 // simulator's root URL, or with curl:
 //

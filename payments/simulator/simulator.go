@@ -31,6 +31,10 @@ type Simulator struct {
 	// apiMu serialises idempotent API writes so two requests with one key cannot both execute.
 	apiMu sync.Mutex
 
+	faultsMu sync.Mutex
+	faults   faults // switched from the dev page; read by the delivery worker
+	dice     *faultDice
+
 	running   atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
@@ -65,6 +69,8 @@ func New(cfg Config) (*Simulator, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 	}
+	s.faults, _ = parseFaults(cfg.Faults) // checked by withDefaults
+	s.dice = newFaultDice(cfg.FaultSeed)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -97,6 +103,9 @@ func (s *Simulator) Run(ctx context.Context) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(s.ln) }()
 	s.log.Info("checkout simulator listening", "url", s.baseURL, "webhook_url", s.cfg.WebhookURL)
+	if f := s.currentFaults(); f != (faults{}) {
+		s.log.Warn("webhook fault injection on", "faults", f.String())
+	}
 
 	var serveErr error
 	select {
@@ -150,6 +159,7 @@ func (s *Simulator) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", s.handleDevPage)
 	mux.HandleFunc("POST /dev/refund/{id}", s.handleDevRefund)
 	mux.HandleFunc("POST /dev/expire/{id}", s.handleDevExpire)
+	mux.HandleFunc("POST /dev/faults", s.handleDevFaults)
 	mux.Handle("GET /static/", staticHandler())
 	// Browsers ask for a favicon on every page; answer it rather than log a 404 each time.
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
