@@ -171,5 +171,6 @@ func (s *Simulator) routes() http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	// The hosted and dev pages take plain form POSTs, so refuse cross-site ones.
-	return http.NewCrossOriginProtection().Handler(mux)
+	_, port, _ := net.SplitHostPort(s.ln.Addr().String())
+	return onlyLoopbackHosts(port, http.NewCrossOriginProtection().Handler(mux))
 }
