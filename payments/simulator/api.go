@@ -69,6 +69,10 @@ func (s *Simulator) api(fn apiFunc) http.HandlerFunc {
 			writeAPI(w, reqID, http.StatusBadRequest, map[string]any{"error": invalidRequest(http.StatusBadRequest, "", "", "Could not parse the request body: %v", err)})
 			return
 		}
+		if se := checkVersion(r.Header.Get("Stripe-Version")); se != nil {
+			writeAPI(w, reqID, se.Status, map[string]any{"error": se})
+			return
+		}
 		req := &apiRequest{w: w, r: r, form: r.Form, origin: origin{requestID: reqID, idempotencyKey: strings.TrimSpace(r.Header.Get("Idempotency-Key"))}}
 		status, body := fn(req)
 		var se *stripeError
@@ -158,6 +162,9 @@ func (s *Simulator) apiCreateSession(req *apiRequest) (int, any) {
 }
 
 func (s *Simulator) apiGetSession(req *apiRequest) (int, any) {
+	if err := checkParams(req.form, "expand"); err != nil {
+		return fail(err)
+	}
 	sess, err := s.sessionForAPI(req)
 	if err != nil {
 		return fail(err)
@@ -166,11 +173,19 @@ func (s *Simulator) apiGetSession(req *apiRequest) (int, any) {
 }
 
 func (s *Simulator) apiGetLineItems(req *apiRequest) (int, any) {
+	q, se := parseListQuery(req.form)
+	if se != nil {
+		return fail(se)
+	}
 	sess, err := s.sessionForAPI(req)
 	if err != nil {
 		return fail(err)
 	}
-	return http.StatusOK, lineItemsList(sess)
+	page, se := lineItemsPage(sess, q)
+	if se != nil {
+		return fail(se)
+	}
+	return http.StatusOK, page
 }
 
 func (s *Simulator) sessionForAPI(req *apiRequest) (*session, error) {
@@ -183,13 +198,17 @@ func (s *Simulator) sessionForAPI(req *apiRequest) (*session, error) {
 }
 
 func (s *Simulator) apiExpireSession(req *apiRequest) (int, any) {
+	if err := checkParams(req.form, "expand"); err != nil {
+		return fail(err)
+	}
 	id := req.r.PathValue("id")
 	sess, err := s.expireSession(req.r.Context(), id, req.origin)
 	switch {
 	case errors.Is(err, errNoSession):
 		return fail(noSuch(http.StatusNotFound, "checkout.session", id, "session"))
 	case errors.Is(err, errNotOpen):
-		return fail(invalidRequest(http.StatusBadRequest, "checkout_session_not_open", "",
+		// Stripe sends no code for this one: only the type and the message.
+		return fail(invalidRequest(http.StatusBadRequest, "", "",
 			"Only Checkout Sessions with a status in [\"open\"] can be expired. This Checkout Session (%s) has a status of %q.", id, sess.Status))
 	case err != nil:
 		return fail(err)
@@ -230,7 +249,7 @@ func (s *Simulator) apiCreateRefund(req *apiRequest) (int, any) {
 			return fail(invalidInteger("amount", raw))
 		}
 		if n <= 0 {
-			return fail(invalidParam("amount", "Invalid positive integer"))
+			return fail(integerOutOfRange("amount", "Invalid positive integer"))
 		}
 		rr.amount = n
 	}
@@ -250,6 +269,9 @@ func (s *Simulator) apiCreateRefund(req *apiRequest) (int, any) {
 }
 
 func (s *Simulator) apiGetRefund(req *apiRequest) (int, any) {
+	if err := checkParams(req.form, "expand"); err != nil {
+		return fail(err)
+	}
 	id := req.r.PathValue("id")
 	ref, err := s.loadRefund(req.r.Context(), id)
 	if err != nil {
@@ -263,7 +285,7 @@ func (s *Simulator) apiGetRefund(req *apiRequest) (int, any) {
 
 func (s *Simulator) apiUnknown(req *apiRequest) (int, any) {
 	return fail(invalidRequest(http.StatusNotFound, "", "",
-		"Unrecognized request URL (%s: %s). The checkout simulator serves only Checkout Sessions and Refunds.", req.r.Method, req.r.URL.Path))
+		"Unrecognized request URL (%s: %s). The checkout simulator serves only Checkout Sessions, Payment Intents, Refunds and Events.", req.r.Method, req.r.URL.Path))
 }
 
 // expandValues collects expand[]=… and expand[0]=… alike.

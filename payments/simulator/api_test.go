@@ -138,7 +138,7 @@ func TestCreateValidationErrors(t *testing.T) {
 		{"no line items", func(p *stripe.CheckoutSessionParams) { p.LineItems = nil }, "line_items"},
 		{"zero quantity", func(p *stripe.CheckoutSessionParams) { p.LineItems[0].Quantity = stripe.Int64(0) }, "line_items[0][quantity]"},
 		{"missing quantity", func(p *stripe.CheckoutSessionParams) { p.LineItems[0].Quantity = nil }, "line_items[0][quantity]"},
-		{"zero unit_amount", func(p *stripe.CheckoutSessionParams) { p.LineItems[0].PriceData.UnitAmount = stripe.Int64(0) }, "line_items[0][price_data][unit_amount]"},
+		{"zero total", func(p *stripe.CheckoutSessionParams) { p.LineItems[0].PriceData.UnitAmount = stripe.Int64(0) }, "line_items"},
 		{"negative unit_amount", func(p *stripe.CheckoutSessionParams) { p.LineItems[0].PriceData.UnitAmount = stripe.Int64(-5) }, "line_items[0][price_data][unit_amount]"},
 		{"fractional unit_amount_decimal", func(p *stripe.CheckoutSessionParams) {
 			p.LineItems[0].PriceData.UnitAmount = nil
@@ -259,6 +259,16 @@ func TestRawParamErrors(t *testing.T) {
 	status, body = rawAPI(t, "POST", h.sim.URL()+"/v1/checkout/sessions", "Bearer "+testKey, bad)
 	if status != 400 || errorField(body, "param") != "bogus" {
 		t.Errorf("unknown parameter: %d %v", status, body)
+	}
+
+	// A scalar parameter sent as a hash is as unknown to Stripe as a made-up name.
+	bad = url.Values{"client_reference_id[x]": {"7"}}
+	for k, v := range base {
+		bad[k] = v
+	}
+	status, body = rawAPI(t, "POST", h.sim.URL()+"/v1/checkout/sessions", "Bearer "+testKey, bad)
+	if status != 400 || errorField(body, "param") != "client_reference_id[x]" || errorField(body, "code") != "parameter_unknown" {
+		t.Errorf("nested scalar parameter: %d %v", status, body)
 	}
 
 	status, body = rawAPI(t, "GET", h.sim.URL()+"/v1/customers", "Bearer "+testKey, nil)

@@ -59,7 +59,8 @@ func readPayForm(v url.Values) payForm {
 }
 
 // validate checks the form like Checkout's own field checks, returning a payment when it is complete.
-func (f *payForm) validate(cvc string, now time.Time) (payment, bool) {
+// A bank transfer is a choice only when the session's currency has a bank debit (banks).
+func (f *payForm) validate(cvc string, now time.Time, banks bool) (payment, bool) {
 	if f.Method == "" {
 		// Browsers always send the checked radio; a hand-written post without one means a card.
 		f.Method = methodCard
@@ -75,6 +76,10 @@ func (f *payForm) validate(cvc string, now time.Time) (payment, bool) {
 	case methodCard:
 		p.card, p.expMonth, p.expYear = f.validateCard(strings.TrimSpace(cvc), now)
 	case methodBankTransfer:
+		if !banks {
+			f.Errors["method"] = "Bank transfers are not available in this currency: pay by card."
+			break
+		}
 		p.account = f.validateAccount()
 	default:
 		f.Errors["method"] = "Choose a payment method."

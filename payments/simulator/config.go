@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,12 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock for object timestamps and session expiry; nil means time.Now.
 	Now func() time.Time
+	// Faults switches on webhook fault injection at start, in the syntax of FaultsEnv
+	// ("drop:0.2,duplicate:0.1,delay:2s,reorder,newer-api-version"); empty means the value of
+	// the FaultsEnv environment variable, and "off" none. The dev page switches faults at run time.
+	Faults string
+	// FaultSeed seeds the chance-based faults so a run can be repeated; 0 picks a random seed.
+	FaultSeed uint64
 }
 
 // withDefaults validates c and fills in its defaults.
@@ -101,6 +108,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Faults == "" {
+		c.Faults = os.Getenv(FaultsEnv)
+	}
+	if _, err := parseFaults(c.Faults); err != nil {
+		return c, err
 	}
 	return c, nil
 }

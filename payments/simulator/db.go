@@ -14,7 +14,7 @@ import (
 )
 
 // schemaVersion is stored in PRAGMA user_version so a later release can migrate old files.
-const schemaVersion = 1
+const schemaVersion = 2
 
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS sessions (
@@ -41,7 +41,8 @@ var schema = []string{
 		charge_created INTEGER NOT NULL DEFAULT 0,
 		balance_txn TEXT NOT NULL DEFAULT '',
 		amount_refunded INTEGER NOT NULL DEFAULT 0,
-		paid_email TEXT NOT NULL DEFAULT ''
+		paid_email TEXT NOT NULL DEFAULT '',
+		pi_last_error TEXT NOT NULL DEFAULT ''
 	)`,
 	`CREATE INDEX IF NOT EXISTS sessions_open_expiry ON sessions(expires_at_ms) WHERE status = 'open'`,
 	`CREATE UNIQUE INDEX IF NOT EXISTS sessions_payment_intent ON sessions(payment_intent) WHERE payment_intent IS NOT NULL`,
@@ -70,7 +71,8 @@ var schema = []string{
 		next_attempt_ms INTEGER NOT NULL,
 		delivered_ms INTEGER,
 		abandoned_ms INTEGER,
-		last_error TEXT NOT NULL DEFAULT ''
+		last_error TEXT NOT NULL DEFAULT '',
+		created INTEGER NOT NULL DEFAULT 0
 	)`,
 	`CREATE INDEX IF NOT EXISTS events_pending ON events(session_id, seq) WHERE delivered_ms IS NULL AND abandoned_ms IS NULL`,
 	`CREATE TABLE IF NOT EXISTS jobs (
@@ -112,6 +114,10 @@ func openDB(ctx context.Context, path string) (*sql.DB, error) {
 			return nil, fmt.Errorf("migrate simulator database %s: %w", path, err)
 		}
 	}
+	if err := migrateV2(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate simulator database %s: %w", path, err)
+	}
 	if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("set simulator schema version: %w", err)
@@ -123,6 +129,28 @@ func openDB(ctx context.Context, path string) (*sql.DB, error) {
 		return nil, fmt.Errorf("prune idempotency keys: %w", err)
 	}
 	return db, nil
+}
+
+// migrateV2 adds the columns version 2 reads to a file an older simulator created.
+func migrateV2(ctx context.Context, db *sql.DB) error {
+	for _, c := range []struct{ table, column, def string }{
+		{"sessions", "pi_last_error", "TEXT NOT NULL DEFAULT ''"},
+		{"events", "created", "INTEGER NOT NULL DEFAULT 0"},
+	} {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, c.table, c.column).Scan(&n); err != nil {
+			return fmt.Errorf("inspect %s: %w", c.table, err)
+		}
+		if n > 0 {
+			continue
+		}
+		if _, err := db.ExecContext(ctx, `ALTER TABLE `+c.table+` ADD COLUMN `+c.column+` `+c.def); err != nil {
+			return fmt.Errorf("add %s.%s: %w", c.table, c.column, err)
+		}
+	}
+	// Events queued by version 1 carry their creation time only in the payload.
+	_, err := db.ExecContext(ctx, `UPDATE events SET created = json_extract(CAST(payload AS TEXT), '$.created') WHERE created = 0`)
+	return err
 }
 
 // txn is a write transaction that remembers which workers must be woken once it commits.
@@ -175,7 +203,7 @@ var errNoSession = errors.New("no such checkout session")
 const sessionColumns = `id, created, expires_at_ms, status, payment_status, currency, amount_subtotal,
 	amount_total, client_reference_id, customer_email, success_url, cancel_url, metadata, line_items,
 	payment_intent, pi_status, pi_created, payment_method, pm_details, charge_id, charge_created,
-	balance_txn, amount_refunded, paid_email`
+	balance_txn, amount_refunded, paid_email, pi_last_error`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -186,12 +214,12 @@ func scanSession(row rowScanner) (*session, error) {
 		clientRef, email, cancel sql.NullString
 		pi                       sql.NullString
 		metadataJSON, itemsJSON  string
-		pmDetails                string
+		pmDetails, lastErr       string
 	)
 	err := row.Scan(&s.ID, &s.Created, &expiresMS, &s.Status, &s.PaymentStatus, &s.Currency,
 		&s.AmountSubtotal, &s.AmountTotal, &clientRef, &email, &s.SuccessURL, &cancel,
 		&metadataJSON, &itemsJSON, &pi, &s.PIStatus, &s.PICreated, &s.PaymentMethod, &pmDetails,
-		&s.ChargeID, &s.ChargeCreated, &s.BalanceTxn, &s.AmountRefunded, &s.PaidEmail)
+		&s.ChargeID, &s.ChargeCreated, &s.BalanceTxn, &s.AmountRefunded, &s.PaidEmail, &lastErr)
 	if err != nil {
 		return nil, err
 	}
@@ -202,6 +230,12 @@ func scanSession(row rowScanner) (*session, error) {
 	s.PaymentIntent = pi.String
 	if pmDetails != "" {
 		s.PMDetails = json.RawMessage(pmDetails)
+	}
+	if lastErr != "" {
+		s.PILastError = &paymentErrorJSON{}
+		if err := json.Unmarshal([]byte(lastErr), s.PILastError); err != nil {
+			return nil, fmt.Errorf("decode last payment error of %s: %w", s.ID, err)
+		}
 	}
 	if err := json.Unmarshal([]byte(metadataJSON), &s.Metadata); err != nil {
 		return nil, fmt.Errorf("decode metadata of %s: %w", s.ID, err)
@@ -284,11 +318,19 @@ func saveSession(t *txn, s *session) error {
 	if s.PaymentIntent != "" {
 		pi = s.PaymentIntent
 	}
+	lastErr := ""
+	if s.PILastError != nil {
+		b, err := json.Marshal(s.PILastError)
+		if err != nil {
+			return fmt.Errorf("encode last payment error: %w", err)
+		}
+		lastErr = string(b)
+	}
 	_, err := t.ExecContext(t.ctx, `UPDATE sessions SET status = ?, payment_status = ?, payment_intent = ?,
 		pi_status = ?, pi_created = ?, payment_method = ?, pm_details = ?, charge_id = ?,
-		charge_created = ?, balance_txn = ?, amount_refunded = ?, paid_email = ? WHERE id = ?`,
+		charge_created = ?, balance_txn = ?, amount_refunded = ?, paid_email = ?, pi_last_error = ? WHERE id = ?`,
 		s.Status, s.PaymentStatus, pi, s.PIStatus, s.PICreated, s.PaymentMethod, string(s.PMDetails),
-		s.ChargeID, s.ChargeCreated, s.BalanceTxn, s.AmountRefunded, s.PaidEmail, s.ID)
+		s.ChargeID, s.ChargeCreated, s.BalanceTxn, s.AmountRefunded, s.PaidEmail, lastErr, s.ID)
 	if err != nil {
 		return fmt.Errorf("update session %s: %w", s.ID, err)
 	}

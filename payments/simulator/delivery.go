@@ -64,12 +64,23 @@ func (s *Simulator) deliveryLoop(ctx context.Context) {
 	}
 }
 
-// nextDelivery returns the oldest queue head that is due, or how long until one is.
+// pendingFilter keeps every undelivered event; the reorder fault delivers from it, newest first.
+const pendingFilter = `e.delivered_ms IS NULL AND e.abandoned_ms IS NULL`
+
+// nextDelivery returns the oldest queue head that is due, or how long until one is. The delay
+// fault holds each event until delay after it was queued; reorder takes the newest pending event.
 func (s *Simulator) nextDelivery(ctx context.Context) (*pendingEvent, time.Duration, error) {
+	f := s.currentFaults()
+	filter, order := headsFilter, "e.seq"
+	if f.Reorder {
+		filter, order = pendingFilter, "e.seq DESC"
+	}
+	due := `MAX(e.next_attempt_ms, e.enqueued_ms + ?)`
+	delayMS := f.Delay.Milliseconds()
 	nowMS := time.Now().UnixMilli()
 	ev := &pendingEvent{}
 	err := s.db.QueryRowContext(ctx, `SELECT e.seq, e.id, e.session_id, e.type, e.payload, e.attempts, e.enqueued_ms
-		FROM events e WHERE e.next_attempt_ms <= ? AND `+headsFilter+` ORDER BY e.seq LIMIT 1`, nowMS).
+		FROM events e WHERE `+due+` <= ? AND `+filter+` ORDER BY `+order+` LIMIT 1`, delayMS, nowMS).
 		Scan(&ev.seq, &ev.id, &ev.sessionID, &ev.typ, &ev.payload, &ev.attempts, &ev.enqueuedMS)
 	if err == nil {
 		return ev, 0, nil
@@ -78,7 +89,7 @@ func (s *Simulator) nextDelivery(ctx context.Context) (*pendingEvent, time.Durat
 		return nil, 0, fmt.Errorf("find next event to deliver: %w", err)
 	}
 	var next sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT MIN(e.next_attempt_ms) FROM events e WHERE `+headsFilter).Scan(&next); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT MIN(`+due+`) FROM events e WHERE `+filter, delayMS).Scan(&next); err != nil {
 		return nil, 0, fmt.Errorf("find next retry: %w", err)
 	}
 	if !next.Valid {
@@ -90,15 +101,29 @@ func (s *Simulator) nextDelivery(ctx context.Context) (*pendingEvent, time.Durat
 // deliver makes one attempt; an attempt cut short by shutdown is not counted, and is simply made again after restart.
 func (s *Simulator) deliver(ctx context.Context, ev *pendingEvent) {
 	attempt := ev.attempts + 1
-	status, err := s.post(ctx, ev.payload)
-	if ctx.Err() != nil {
-		return
-	}
 	// Record the outcome even if shutdown begins now: an acknowledged event must not be sent again.
 	dbCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
+	f := s.currentFaults()
+	if ev.attempts == 0 && s.dice.roll(f.Drop) {
+		s.dropEvent(dbCtx, ev)
+		return
+	}
+	payload := ev.payload
+	if f.NewerAPI {
+		payload = withAPIVersion(payload, newerAPIVersion)
+	}
+	status, err := s.post(ctx, payload)
+	if ctx.Err() != nil {
+		return
+	}
 	now := time.Now()
 	if err == nil {
+		if s.dice.roll(f.Duplicate) {
+			// Stripe delivers at least once: the same event again, freshly signed.
+			_, dupErr := s.post(ctx, payload)
+			s.log.Warn("fault injection: webhook delivered twice", "event_id", ev.id, "type", ev.typ, "error", dupErr)
+		}
 		if _, err := s.db.ExecContext(dbCtx, `UPDATE events SET delivered_ms = ?, attempts = ?, last_error = '' WHERE seq = ?`,
 			now.UnixMilli(), attempt, ev.seq); err != nil {
 			s.log.Error("could not record webhook delivery", "error", err, "event_id", ev.id, "session_id", ev.sessionID)
@@ -124,6 +149,17 @@ func (s *Simulator) deliver(ctx context.Context, ev *pendingEvent) {
 	}
 	s.log.Warn("webhook delivery failed; will retry", "error", err, "event_id", ev.id, "session_id", ev.sessionID,
 		"type", ev.typ, "attempt", attempt, "retry_in", delay.String())
+}
+
+// dropEvent gives up on an event without sending it, as if the endpoint never heard of it; it
+// stays in the events table, so GET /v1/events still lists it for a reconcile to find.
+func (s *Simulator) dropEvent(ctx context.Context, ev *pendingEvent) {
+	if _, err := s.db.ExecContext(ctx, `UPDATE events SET abandoned_ms = ?, last_error = ? WHERE seq = ?`,
+		time.Now().UnixMilli(), "dropped by fault injection", ev.seq); err != nil {
+		s.log.Error("could not drop webhook", "error", err, "event_id", ev.id)
+		return
+	}
+	s.log.Warn("fault injection: webhook dropped", "event_id", ev.id, "session_id", ev.sessionID, "type", ev.typ)
 }
 
 // backoff is RetryBase·2^(attempt-1), capped at RetryMax.

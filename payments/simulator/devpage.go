@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -16,6 +18,31 @@ type devView struct {
 	Pending    int
 	LastError  string
 	Error      string
+	Faults     faultsView
+}
+
+// faultsView fills the dev page's fault injection form.
+type faultsView struct {
+	Active    string // the SIMULATOR_FAULTS spelling of what is on; "" when nothing is
+	Drop      string
+	Duplicate string
+	Delay     string
+	Reorder   bool
+	NewerAPI  bool
+}
+
+func newFaultsView(f faults) faultsView {
+	v := faultsView{Active: f.String(), Reorder: f.Reorder, NewerAPI: f.NewerAPI}
+	if f.Drop > 0 {
+		v.Drop = strconv.FormatFloat(f.Drop, 'g', -1, 64)
+	}
+	if f.Duplicate > 0 {
+		v.Duplicate = strconv.FormatFloat(f.Duplicate, 'g', -1, 64)
+	}
+	if f.Delay > 0 {
+		v.Delay = f.Delay.String()
+	}
+	return v
 }
 
 type devRow struct {
@@ -47,7 +74,7 @@ func (s *Simulator) renderDev(w http.ResponseWriter, r *http.Request, status int
 }
 
 func (s *Simulator) devView(ctx context.Context) (devView, error) {
-	v := devView{BaseURL: s.baseURL, WebhookURL: s.cfg.WebhookURL}
+	v := devView{BaseURL: s.baseURL, WebhookURL: s.cfg.WebhookURL, Faults: newFaultsView(s.currentFaults())}
 	sessions, err := recentSessions(ctx, s.db, 50)
 	if err != nil {
 		return v, err
@@ -124,4 +151,36 @@ func (s *Simulator) handleDevExpire(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	}
+}
+
+// maxDevForm bounds the dev page's form posts, which are a few dozen bytes.
+const maxDevForm = 4 << 10
+
+// handleDevFaults switches webhook fault injection from the dev page's form: fields drop and
+// duplicate (chances from 0 to 1), delay (a duration such as 2s), reorder and newer_api_version
+// (checkboxes). An empty form switches every fault off.
+func (s *Simulator) handleDevFaults(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxDevForm)
+	if err := r.ParseForm(); err != nil {
+		s.renderDev(w, r, http.StatusBadRequest, "The fault injection form could not be read.")
+		return
+	}
+	var spec []string
+	for _, field := range []struct{ name, fault string }{{"drop", "drop"}, {"duplicate", "duplicate"}, {"delay", "delay"}} {
+		if v := strings.TrimSpace(r.PostForm.Get(field.name)); v != "" && v != "0" {
+			spec = append(spec, field.fault+":"+v)
+		}
+	}
+	for _, box := range []struct{ name, fault string }{{"reorder", "reorder"}, {"newer_api_version", "newer-api-version"}} {
+		if r.PostForm.Get(box.name) != "" {
+			spec = append(spec, box.fault)
+		}
+	}
+	f, err := parseFaults(strings.Join(spec, ","))
+	if err != nil {
+		s.renderDev(w, r, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "simulator: "))
+		return
+	}
+	s.setFaults(f)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
 }

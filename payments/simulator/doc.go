@@ -3,11 +3,19 @@
 // something end to end.
 //
 // The storefront talks to it through stripe-go exactly as it talks to Stripe
-// (only the backend URL changes): it serves the Checkout Sessions and Refunds
-// API, a hosted payment page at each session's url, and it POSTs
+// (only the backend URL changes): it serves the Checkout Sessions, Payment
+// Intents (retrieve), Refunds and Events API in Stripe's API version 2023-10-16,
+// with Stripe's list paging and error codes, a hosted payment page at each
+// session's url, and it POSTs
 // Stripe-format, Stripe-signed events to the configured webhook endpoint,
 // retrying with back-off until they are acknowledged. Sessions, scheduled
 // work and pending deliveries live in SQLite so they survive a restart.
+// GET /v1/events lists the very events delivered as webhooks, so a shop can
+// reconcile from it what a webhook missed.
+//
+// Webhook faults (drop, duplicate, delay, reorder, a newer api_version) are
+// switched on with SIMULATOR_FAULTS=drop:0.2,duplicate:0.1,delay:2s,reorder,newer-api-version
+// or on the dev page, to watch reconcile and exactly-once handling at work.
 //
 // A developer refunds or expires a session from the dev page at the
 // simulator's root URL, or with curl:

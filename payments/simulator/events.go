@@ -38,16 +38,7 @@ type origin struct {
 }
 
 func (o origin) json() eventRequestJSON {
-	var r eventRequestJSON
-	if o.requestID != "" {
-		id := o.requestID
-		r.ID = &id
-	}
-	if o.idempotencyKey != "" {
-		k := o.idempotencyKey
-		r.IdempotencyKey = &k
-	}
-	return r
+	return eventRequestJSON{ID: optional(o.requestID), IdempotencyKey: optional(o.idempotencyKey)}
 }
 
 // enqueue snapshots obj into a new event and queues it for delivery once t commits.
@@ -68,8 +59,8 @@ func (s *Simulator) enqueue(t *txn, sessionID, typ string, obj any, prev map[str
 		return fmt.Errorf("encode %s event: %w", typ, err)
 	}
 	nowMS := time.Now().UnixMilli()
-	_, err = t.ExecContext(t.ctx, `INSERT INTO events (id, session_id, type, payload, enqueued_ms, next_attempt_ms)
-		VALUES (?, ?, ?, ?, ?, ?)`, ev.ID, sessionID, typ, payload, nowMS, nowMS+s.cfg.WebhookDelay.Milliseconds())
+	_, err = t.ExecContext(t.ctx, `INSERT INTO events (id, session_id, type, payload, enqueued_ms, next_attempt_ms, created)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, ev.ID, sessionID, typ, payload, nowMS, nowMS+s.cfg.WebhookDelay.Milliseconds(), ev.Created)
 	if err != nil {
 		return fmt.Errorf("queue %s event: %w", typ, err)
 	}

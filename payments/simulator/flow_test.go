@@ -155,7 +155,8 @@ func TestBankTransferSucceedsLater(t *testing.T) {
 		t.Errorf("right after the transfer session is %s/%s, want complete/unpaid", got.Status, got.PaymentStatus)
 	}
 	types := h.rc.waitForType(t, "checkout.session.async_payment_succeeded")
-	want := []string{"payment_intent.created", "checkout.session.completed", "charge.succeeded", "payment_intent.succeeded", "checkout.session.async_payment_succeeded"}
+	want := []string{"payment_intent.created", "payment_intent.processing", "charge.pending", "checkout.session.completed",
+		"charge.succeeded", "payment_intent.succeeded", "checkout.session.async_payment_succeeded"}
 	if !slices.Equal(types, want) {
 		t.Errorf("events %v, want %v", types, want)
 	}
@@ -177,7 +178,8 @@ func TestBankTransferFailsLater(t *testing.T) {
 	resp, body := pay(t, s.URL, bankForm("000111111116"))
 	wantSuccessRedirect(t, resp, body, s.ID)
 	types := h.rc.waitForType(t, "checkout.session.async_payment_failed")
-	want := []string{"payment_intent.created", "checkout.session.completed", "payment_intent.payment_failed", "checkout.session.async_payment_failed"}
+	want := []string{"payment_intent.created", "payment_intent.processing", "charge.pending", "checkout.session.completed",
+		"charge.failed", "payment_intent.payment_failed", "checkout.session.async_payment_failed"}
 	if !slices.Equal(types, want) {
 		t.Errorf("events %v, want %v", types, want)
 	}

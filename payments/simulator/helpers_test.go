@@ -17,6 +17,8 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 	checkoutsession "github.com/stripe/stripe-go/v76/checkout/session"
+	"github.com/stripe/stripe-go/v76/event"
+	"github.com/stripe/stripe-go/v76/paymentintent"
 	"github.com/stripe/stripe-go/v76/refund"
 	"github.com/stripe/stripe-go/v76/webhook"
 
@@ -33,17 +35,20 @@ type receiver struct {
 	srv *httptest.Server
 	// policy decides the status for an attempt (1-based per event); nil answers 200.
 	policy func(ev stripe.Event, attempt int) int
+	// newerVersions accepts events of API versions newer than stripe-go's, as the shop does.
+	newerVersions bool
 
 	mu       sync.Mutex
 	acked    []stripe.Event // acknowledged events, in delivery order
 	requests []string       // event id of every attempt, in order
 	attempts map[string]int
+	bodies   map[string][]byte // the last body delivered for each event id
 	problems []string
 }
 
 func newReceiver(t *testing.T) *receiver {
 	t.Helper()
-	rc := &receiver{attempts: map[string]int{}}
+	rc := &receiver{attempts: map[string]int{}, bodies: map[string][]byte{}}
 	rc.srv = httptest.NewServer(http.HandlerFunc(rc.serve))
 	t.Cleanup(rc.srv.Close)
 	t.Cleanup(func() {
@@ -64,8 +69,9 @@ func (rc *receiver) setPolicy(p func(ev stripe.Event, attempt int) int) {
 
 func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	ev, err := webhook.ConstructEventWithOptions(body, r.Header.Get("Stripe-Signature"), testSecret, webhook.ConstructEventOptions{})
 	rc.mu.Lock()
+	ev, err := webhook.ConstructEventWithOptions(body, r.Header.Get("Stripe-Signature"), testSecret,
+		webhook.ConstructEventOptions{IgnoreAPIVersionMismatch: rc.newerVersions})
 	if err != nil {
 		rc.problems = append(rc.problems, "bad delivery: "+err.Error())
 		rc.mu.Unlock()
@@ -80,6 +86,7 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	rc.attempts[ev.ID]++
 	rc.requests = append(rc.requests, ev.ID)
+	rc.bodies[ev.ID] = body
 	status := http.StatusOK
 	if rc.policy != nil {
 		status = rc.policy(ev, rc.attempts[ev.ID])
@@ -137,6 +144,8 @@ type harness struct {
 	rc       *receiver
 	sessions *checkoutsession.Client
 	refunds  *refund.Client
+	events   *event.Client
+	intents  *paymentintent.Client
 	dbPath   string
 	stop     func()
 }
@@ -152,6 +161,7 @@ func testConfig(t *testing.T, rc *receiver) simulator.Config {
 		RetryBase:     10 * time.Millisecond,
 		RetryMax:      40 * time.Millisecond,
 		Logger:        slog.New(slog.DiscardHandler),
+		Faults:        "off", // whatever SIMULATOR_FAULTS the developer's shell has
 	}
 }
 
@@ -189,6 +199,8 @@ func start(t *testing.T, cfg simulator.Config, rc *receiver) *harness {
 		rc:       rc,
 		sessions: &checkoutsession.Client{B: backend, Key: testKey},
 		refunds:  &refund.Client{B: backend, Key: testKey},
+		events:   &event.Client{B: backend, Key: testKey},
+		intents:  &paymentintent.Client{B: backend, Key: testKey},
 		dbPath:   cfg.DBPath,
 		stop:     stop,
 	}
@@ -269,6 +281,15 @@ func pay(t *testing.T, payURL string, form url.Values) (*http.Response, string) 
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return resp, string(body)
+}
+
+// paid creates a session and pays it by card, returning it as retrieved afterwards.
+func (h *harness) paid(t *testing.T) *stripe.CheckoutSession {
+	t.Helper()
+	s := h.create(t)
+	resp, body := pay(t, s.URL, cardForm("4242424242424242"))
+	wantSuccessRedirect(t, resp, body, s.ID)
+	return h.get(t, s.ID)
 }
 
 func getPage(t *testing.T, u string) (*http.Response, string) {

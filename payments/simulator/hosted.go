@@ -24,6 +24,7 @@ type checkoutView struct {
 	Total     string
 	Form      payForm
 	Declined  string
+	BankLabel string // the currency's bank debit, e.g. "SEPA Direct Debit"; "" when it has none
 	Cards     []optionView
 	Accounts  []optionView
 }
@@ -54,6 +55,9 @@ func (s *Simulator) checkoutView(sess *session, form payForm) checkoutView {
 		Action: "/c/pay/" + sess.ID,
 		Total:  formatMoney(sess.AmountTotal, sess.Currency),
 		Form:   form,
+	}
+	if b, ok := bankMethods[sess.Currency]; ok {
+		v.BankLabel = b.Label
 	}
 	if sess.CancelURL != nil {
 		v.CancelURL = *sess.CancelURL
@@ -128,7 +132,8 @@ func (s *Simulator) handlePay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := readPayForm(r.PostForm)
-	p, ok := form.validate(r.PostForm.Get("cvc"), s.now())
+	_, banks := bankMethods[sess.Currency]
+	p, ok := form.validate(r.PostForm.Get("cvc"), s.now(), banks)
 	if !ok {
 		s.render(w, r, http.StatusBadRequest, checkoutPage(s.checkoutView(sess, form)))
 		return

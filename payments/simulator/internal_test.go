@@ -122,3 +122,46 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("defaults: %+v", c)
 	}
 }
+
+func TestParseFaults(t *testing.T) {
+	f, err := parseFaults("drop:0.2, duplicate:0.1,delay:2s,reorder,newer-api-version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := faults{Drop: 0.2, Duplicate: 0.1, Delay: 2 * time.Second, Reorder: true, NewerAPI: true}
+	if f != want {
+		t.Errorf("parsed %+v, want %+v", f, want)
+	}
+	if again, _ := parseFaults(f.String()); again != f {
+		t.Errorf("String %q does not parse back", f.String())
+	}
+	if f, err := parseFaults("off"); err != nil || f != (faults{}) {
+		t.Errorf("off parsed as %+v, %v", f, err)
+	}
+	if f, _ := parseFaults("drop"); f.Drop != 1 {
+		t.Errorf("bare drop means a chance of %v, want 1", f.Drop)
+	}
+	for _, bad := range []string{"drop:1.5", "delay:soon", "delay:-1s", "explode"} {
+		if _, err := parseFaults(bad); err == nil {
+			t.Errorf("parseFaults(%q) accepted it", bad)
+		}
+	}
+}
+
+func TestFaultDiceAreSeeded(t *testing.T) {
+	a, b := newFaultDice(7), newFaultDice(7)
+	same, hits := true, 0
+	for range 200 {
+		x, y := a.roll(0.5), b.roll(0.5)
+		same = same && x == y
+		if x {
+			hits++
+		}
+	}
+	if !same || hits == 0 || hits == 200 {
+		t.Errorf("same seed agreed: %v; %d of 200 rolls at 0.5 hit", same, hits)
+	}
+	if a.roll(0) || !a.roll(1) {
+		t.Error("chance 0 happened or chance 1 did not")
+	}
+}

@@ -60,12 +60,14 @@ type session struct {
 	ChargeCreated  int64
 	BalanceTxn     string
 	AmountRefunded int64
-	PaidEmail      string // customer_details.email once completed
+	PaidEmail      string            // customer_details.email once completed
+	PILastError    *paymentErrorJSON // why the last attempt failed; nil after success
 }
 
-// refundable is what is left to refund on the session's successful charge.
+// refundable is what is left to refund on the session's successful charge; a pending or failed
+// bank debit has a charge but nothing to refund.
 func (s *session) refundable() int64 {
-	if s.ChargeID == "" {
+	if s.ChargeID == "" || s.PIStatus != piSucceeded {
 		return 0
 	}
 	return s.AmountTotal - s.AmountRefunded

@@ -1,8 +1,8 @@
 package simulator
 
 import (
-	"encoding/json"
 	"maps"
+	"strconv"
 )
 
 // The structs below are the JSON Stripe's API version 2023-10-16 returns, trimmed to
@@ -19,29 +19,59 @@ type sessionJSON struct {
 	BillingAddressCollection any                  `json:"billing_address_collection"`
 	CancelURL                *string              `json:"cancel_url"`
 	ClientReferenceID        *string              `json:"client_reference_id"`
+	ClientSecret             any                  `json:"client_secret"`
+	Consent                  any                  `json:"consent"`
+	ConsentCollection        any                  `json:"consent_collection"`
 	Created                  int64                `json:"created"`
 	Currency                 string               `json:"currency"`
+	CurrencyConversion       any                  `json:"currency_conversion"`
+	CustomFields             []any                `json:"custom_fields"`
+	CustomText               customTextJSON       `json:"custom_text"`
 	Customer                 any                  `json:"customer"`
 	CustomerCreation         string               `json:"customer_creation"`
 	CustomerDetails          *customerDetailsJSON `json:"customer_details"`
 	CustomerEmail            *string              `json:"customer_email"`
 	ExpiresAt                int64                `json:"expires_at"`
 	Invoice                  any                  `json:"invoice"`
+	InvoiceCreation          enabledJSON          `json:"invoice_creation"`
 	LineItems                *listJSON            `json:"line_items,omitempty"`
 	Livemode                 bool                 `json:"livemode"`
 	Locale                   any                  `json:"locale"`
 	Metadata                 map[string]string    `json:"metadata"`
 	Mode                     string               `json:"mode"`
 	PaymentIntent            any                  `json:"payment_intent"`
+	PaymentLink              any                  `json:"payment_link"`
+	PaymentMethodCollection  string               `json:"payment_method_collection"`
+	PaymentMethodOptions     map[string]any       `json:"payment_method_options"`
 	PaymentMethodTypes       []string             `json:"payment_method_types"`
 	PaymentStatus            string               `json:"payment_status"`
+	PhoneNumberCollection    enabledJSON          `json:"phone_number_collection"`
 	RecoveredFrom            any                  `json:"recovered_from"`
+	SetupIntent              any                  `json:"setup_intent"`
+	ShippingAddressColl      any                  `json:"shipping_address_collection"`
+	ShippingCost             any                  `json:"shipping_cost"`
+	ShippingDetails          any                  `json:"shipping_details"`
+	ShippingOptions          []any                `json:"shipping_options"`
 	Status                   string               `json:"status"`
 	SubmitType               any                  `json:"submit_type"`
+	Subscription             any                  `json:"subscription"`
 	SuccessURL               string               `json:"success_url"`
 	TotalDetails             totalDetailsJSON     `json:"total_details"`
 	UIMode                   string               `json:"ui_mode"`
 	URL                      *string              `json:"url"`
+}
+
+// customTextJSON is Checkout's custom_text; the simulator shows none, so every entry is null.
+type customTextJSON struct {
+	AfterSubmit              any `json:"after_submit"`
+	ShippingAddress          any `json:"shipping_address"`
+	Submit                   any `json:"submit"`
+	TermsOfServiceAcceptance any `json:"terms_of_service_acceptance"`
+}
+
+// enabledJSON is the {"enabled": false} shape of features the simulator does not offer.
+type enabledJSON struct {
+	Enabled bool `json:"enabled"`
 }
 
 type automaticTaxJSON struct {
@@ -84,80 +114,27 @@ type lineItemJSON struct {
 	Quantity       int64     `json:"quantity"`
 }
 
+// priceJSON is the ad-hoc price Checkout makes from price_data; it is inactive, as Stripe's are.
 type priceJSON struct {
-	ID         string `json:"id"`
-	Object     string `json:"object"`
-	Active     bool   `json:"active"`
-	Currency   string `json:"currency"`
-	Livemode   bool   `json:"livemode"`
-	Type       string `json:"type"`
-	UnitAmount int64  `json:"unit_amount"`
-}
-
-type paymentIntentJSON struct {
-	ID                 string            `json:"id"`
-	Object             string            `json:"object"`
-	Amount             int64             `json:"amount"`
-	AmountReceived     int64             `json:"amount_received"`
-	Created            int64             `json:"created"`
-	Currency           string            `json:"currency"`
-	LastPaymentError   *paymentErrorJSON `json:"last_payment_error"`
-	LatestCharge       *string           `json:"latest_charge"`
-	Livemode           bool              `json:"livemode"`
-	Metadata           map[string]string `json:"metadata"`
-	PaymentMethodTypes []string          `json:"payment_method_types"`
-	ReceiptEmail       *string           `json:"receipt_email"`
-	Status             string            `json:"status"`
-}
-
-type paymentErrorJSON struct {
-	Type        string `json:"type"`
-	Code        string `json:"code"`
-	DeclineCode string `json:"decline_code,omitempty"`
-	Message     string `json:"message"`
-}
-
-type chargeJSON struct {
-	ID                   string             `json:"id"`
-	Object               string             `json:"object"`
-	Amount               int64              `json:"amount"`
-	AmountCaptured       int64              `json:"amount_captured"`
-	AmountRefunded       int64              `json:"amount_refunded"`
-	BalanceTransaction   *string            `json:"balance_transaction"`
-	BillingDetails       billingDetailsJSON `json:"billing_details"`
-	Captured             bool               `json:"captured"`
-	Created              int64              `json:"created"`
-	Currency             string             `json:"currency"`
-	Disputed             bool               `json:"disputed"`
-	FailureCode          *string            `json:"failure_code"`
-	FailureMessage       *string            `json:"failure_message"`
-	Livemode             bool               `json:"livemode"`
-	Metadata             map[string]string  `json:"metadata"`
-	Paid                 bool               `json:"paid"`
-	PaymentIntent        string             `json:"payment_intent"`
-	PaymentMethodDetails json.RawMessage    `json:"payment_method_details"`
-	Refunded             bool               `json:"refunded"`
-	Status               string             `json:"status"`
-}
-
-type billingDetailsJSON struct {
-	Address any    `json:"address"`
-	Email   string `json:"email"`
-	Name    any    `json:"name"`
-	Phone   any    `json:"phone"`
-}
-
-type refundJSON struct {
-	ID            string            `json:"id"`
-	Object        string            `json:"object"`
-	Amount        int64             `json:"amount"`
-	Charge        string            `json:"charge"`
-	Created       int64             `json:"created"`
-	Currency      string            `json:"currency"`
-	Metadata      map[string]string `json:"metadata"`
-	PaymentIntent string            `json:"payment_intent"`
-	Reason        *string           `json:"reason"`
-	Status        string            `json:"status"`
+	ID                string            `json:"id"`
+	Object            string            `json:"object"`
+	Active            bool              `json:"active"`
+	BillingScheme     string            `json:"billing_scheme"`
+	Created           int64             `json:"created"`
+	Currency          string            `json:"currency"`
+	CustomUnitAmount  any               `json:"custom_unit_amount"`
+	Livemode          bool              `json:"livemode"`
+	LookupKey         any               `json:"lookup_key"`
+	Metadata          map[string]string `json:"metadata"`
+	Nickname          any               `json:"nickname"`
+	Product           string            `json:"product"`
+	Recurring         any               `json:"recurring"`
+	TaxBehavior       string            `json:"tax_behavior"`
+	TiersMode         any               `json:"tiers_mode"`
+	TransformQuantity any               `json:"transform_quantity"`
+	Type              string            `json:"type"`
+	UnitAmount        int64             `json:"unit_amount"`
+	UnitAmountDecimal string            `json:"unit_amount_decimal"`
 }
 
 // expansion says which expandable fields a request asked for.
@@ -182,24 +159,29 @@ func parseExpand(values []string) expansion {
 // sessionObject renders a session; the url is only present while the session can still be paid, as on Stripe.
 func (s *Simulator) sessionObject(sess *session, exp expansion) sessionJSON {
 	out := sessionJSON{
-		ID:                 sess.ID,
-		Object:             "checkout.session",
-		AmountSubtotal:     sess.AmountSubtotal,
-		AmountTotal:        sess.AmountTotal,
-		CancelURL:          sess.CancelURL,
-		ClientReferenceID:  sess.ClientReferenceID,
-		Created:            sess.Created,
-		Currency:           sess.Currency,
-		CustomerCreation:   "if_required",
-		CustomerEmail:      sess.CustomerEmail,
-		ExpiresAt:          sess.ExpiresAt.Unix(),
-		Metadata:           maps.Clone(sess.Metadata),
-		Mode:               "payment",
-		PaymentMethodTypes: []string{"card", "us_bank_account"},
-		PaymentStatus:      sess.PaymentStatus,
-		Status:             sess.Status,
-		SuccessURL:         sess.SuccessURL,
-		UIMode:             "hosted",
+		ID:                      sess.ID,
+		Object:                  "checkout.session",
+		AmountSubtotal:          sess.AmountSubtotal,
+		AmountTotal:             sess.AmountTotal,
+		CancelURL:               sess.CancelURL,
+		ClientReferenceID:       sess.ClientReferenceID,
+		Created:                 sess.Created,
+		Currency:                sess.Currency,
+		CustomerCreation:        "if_required",
+		CustomerEmail:           sess.CustomerEmail,
+		ExpiresAt:               sess.ExpiresAt.Unix(),
+		Metadata:                maps.Clone(sess.Metadata),
+		Mode:                    "payment",
+		CustomFields:            []any{},
+		InvoiceCreation:         enabledJSON{},
+		PaymentMethodCollection: "if_required",
+		PaymentMethodOptions:    map[string]any{},
+		PaymentMethodTypes:      paymentMethodTypes(sess.Currency),
+		ShippingOptions:         []any{},
+		PaymentStatus:           sess.PaymentStatus,
+		Status:                  sess.Status,
+		SuccessURL:              sess.SuccessURL,
+		UIMode:                  "hosted",
 	}
 	if out.Metadata == nil {
 		out.Metadata = map[string]string{}
@@ -213,97 +195,51 @@ func (s *Simulator) sessionObject(sess *session, exp expansion) sessionJSON {
 	}
 	if sess.PaymentIntent != "" {
 		if exp.paymentIntent {
-			out.PaymentIntent = paymentIntentObject(sess, nil)
+			out.PaymentIntent = paymentIntentObject(sess)
 		} else {
 			out.PaymentIntent = sess.PaymentIntent
 		}
 	}
 	if exp.lineItems {
-		l := lineItemsList(sess)
+		// Expanded, line_items is the list's first page, as GET …/line_items would give it.
+		l, _ := lineItemsPage(sess, listQuery{limit: defaultListLimit})
 		out.LineItems = &l
 	}
 	return out
 }
 
-func lineItemsList(sess *session) listJSON {
-	data := make([]any, 0, len(sess.LineItems))
-	for _, li := range sess.LineItems {
-		data = append(data, lineItemJSON{
-			ID:             li.ID,
-			Object:         "item",
-			AmountSubtotal: li.amount(),
-			AmountTotal:    li.amount(),
-			Currency:       li.Currency,
-			Description:    li.Name,
-			Price: priceJSON{
-				ID: "price_" + li.ID[len("li_"):], Object: "price", Currency: li.Currency,
-				Type: "one_time", UnitAmount: li.UnitAmount,
-			},
-			Quantity: li.Quantity,
-		})
+// lineItemsPage is one page of a session's line items, in the order they were given.
+func lineItemsPage(sess *session, q listQuery) (listJSON, *stripeError) {
+	ids := make([]string, len(sess.LineItems))
+	for i, li := range sess.LineItems {
+		ids[i] = li.ID
 	}
-	return listJSON{Object: "list", Data: data, URL: "/v1/checkout/sessions/" + sess.ID + "/line_items"}
+	from, to, more, err := pageBounds(ids, q, "line_item")
+	if err != nil {
+		return listJSON{}, err
+	}
+	data := make([]any, 0, to-from)
+	for _, li := range sess.LineItems[from:to] {
+		data = append(data, lineItemObject(sess, li))
+	}
+	return listJSON{Object: "list", Data: data, HasMore: more, URL: "/v1/checkout/sessions/" + sess.ID + "/line_items"}, nil
 }
 
-func paymentIntentObject(sess *session, lastErr *paymentErrorJSON) paymentIntentJSON {
-	out := paymentIntentJSON{
-		ID:                 sess.PaymentIntent,
-		Object:             "payment_intent",
-		Amount:             sess.AmountTotal,
-		Created:            sess.PICreated,
-		Currency:           sess.Currency,
-		LastPaymentError:   lastErr,
-		Metadata:           map[string]string{},
-		PaymentMethodTypes: []string{pmType(sess.PaymentMethod)},
-		Status:             sess.PIStatus,
+func lineItemObject(sess *session, li lineItem) lineItemJSON {
+	suffix := li.ID[len("li_"):]
+	return lineItemJSON{
+		ID:             li.ID,
+		Object:         "item",
+		AmountSubtotal: li.amount(),
+		AmountTotal:    li.amount(),
+		Currency:       li.Currency,
+		Description:    li.Name,
+		Price: priceJSON{
+			ID: "price_" + suffix, Object: "price", BillingScheme: "per_unit", Created: sess.Created,
+			Currency: li.Currency, Metadata: map[string]string{}, Product: "prod_" + suffix,
+			TaxBehavior: "unspecified", Type: "one_time", UnitAmount: li.UnitAmount,
+			UnitAmountDecimal: strconv.FormatInt(li.UnitAmount, 10),
+		},
+		Quantity: li.Quantity,
 	}
-	if sess.PIStatus == piSucceeded {
-		out.AmountReceived = sess.AmountTotal
-	}
-	if sess.ChargeID != "" {
-		c := sess.ChargeID
-		out.LatestCharge = &c
-	}
-	if sess.PaidEmail != "" {
-		e := sess.PaidEmail
-		out.ReceiptEmail = &e
-	}
-	return out
-}
-
-// pmType names the Stripe payment method type our two choices stand for.
-func pmType(method string) string {
-	if method == methodBankTransfer {
-		return "us_bank_account"
-	}
-	return "card"
-}
-
-// chargeObject renders the session's successful charge.
-func chargeObject(sess *session) chargeJSON {
-	c := chargeJSON{
-		ID:                   sess.ChargeID,
-		Object:               "charge",
-		Amount:               sess.AmountTotal,
-		AmountCaptured:       sess.AmountTotal,
-		AmountRefunded:       sess.AmountRefunded,
-		BillingDetails:       billingDetailsJSON{Email: sess.PaidEmail},
-		Captured:             true,
-		Created:              sess.ChargeCreated,
-		Currency:             sess.Currency,
-		Metadata:             map[string]string{},
-		Paid:                 true,
-		PaymentIntent:        sess.PaymentIntent,
-		PaymentMethodDetails: sess.PMDetails,
-		Refunded:             sess.AmountRefunded >= sess.AmountTotal,
-		Status:               "succeeded",
-	}
-	if sess.BalanceTxn != "" {
-		b := sess.BalanceTxn
-		c.BalanceTransaction = &b
-	}
-	if len(c.PaymentMethodDetails) == 0 {
-		c.PaymentMethodDetails = json.RawMessage("null")
-	}
-	return c
 }

@@ -1,10 +1,10 @@
 package simulator
 
 import (
+	"maps"
 	"net/http"
 	"net/mail"
 	"net/url"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -83,190 +83,196 @@ type rawItem struct {
 	fields map[string]string // keyed by the path after line_items[N], e.g. "price_data][currency"
 }
 
-var currencyRE = regexp.MustCompile(`^[a-z]{3}$`)
+// rawCreate holds the scalar parameters of a create request as they were sent, before validation.
+type rawCreate struct {
+	mode, successURL, cancelURL, clientReferenceID, customerEmail string
+	expiresAt, currency, uiMode, customer                         string
+}
+
+// scalarCreateParams maps each scalar parameter the simulator reads to where it is kept.
+var scalarCreateParams = map[string]func(*rawCreate) *string{
+	"mode":                func(r *rawCreate) *string { return &r.mode },
+	"success_url":         func(r *rawCreate) *string { return &r.successURL },
+	"cancel_url":          func(r *rawCreate) *string { return &r.cancelURL },
+	"client_reference_id": func(r *rawCreate) *string { return &r.clientReferenceID },
+	"customer_email":      func(r *rawCreate) *string { return &r.customerEmail },
+	"expires_at":          func(r *rawCreate) *string { return &r.expiresAt },
+	"currency":            func(r *rawCreate) *string { return &r.currency },
+	"ui_mode":             func(r *rawCreate) *string { return &r.uiMode },
+	"customer":            func(r *rawCreate) *string { return &r.customer },
+}
 
 // parseCreateParams validates the form stripe-go encodes from stripe.CheckoutSessionParams.
 func parseCreateParams(form url.Values, now time.Time, ttl time.Duration) (*createParams, *stripeError) {
 	p := &createParams{metadata: map[string]string{}}
+	var raw rawCreate
 	items := map[int]*rawItem{}
-	var mode, expiresAt, currency, uiMode, customer string
-	var haveMode bool
-	first := func(vs []string) string {
-		if len(vs) == 0 {
-			return ""
-		}
-		return vs[0]
-	}
-	keys := make([]string, 0, len(form))
-	for k := range form {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, key := range keys {
-		v := first(form[key])
-		parts, ok := splitKey(key)
-		if !ok {
-			return nil, invalidParam(key, "Invalid parameter name: %s", key)
-		}
-		name := parts[0]
-		if !checkoutSessionParams[name] {
-			return nil, unknownParam(key)
-		}
-		scalar := len(parts) == 1
-		switch name {
-		case "mode":
-			if !scalar {
-				return nil, unknownParam(key)
-			}
-			mode, haveMode = v, true
-		case "success_url":
-			if !scalar {
-				return nil, unknownParam(key)
-			}
-			p.successURL = v
-		case "cancel_url":
-			if !scalar {
-				return nil, unknownParam(key)
-			}
-			if v != "" {
-				p.cancelURL = &v
-			}
-		case "client_reference_id":
-			if !scalar {
-				return nil, unknownParam(key)
-			}
-			if v != "" {
-				p.clientReferenceID = &v
-			}
-		case "customer_email":
-			if !scalar {
-				return nil, unknownParam(key)
-			}
-			if v != "" {
-				p.customerEmail = &v
-			}
-		case "expires_at":
-			if !scalar {
-				return nil, unknownParam(key)
-			}
-			expiresAt = v
-		case "currency":
-			currency = strings.ToLower(v)
-		case "ui_mode":
-			uiMode = v
-		case "customer":
-			customer = v
-		case "metadata":
-			switch {
-			case scalar && v == "":
-				// "metadata=" clears metadata on Stripe; on creation it means none.
-			case len(parts) == 2 && parts[1] != "":
-				if v != "" {
-					p.metadata[parts[1]] = v
-				}
-			default:
-				return nil, invalidParam(key, "Invalid metadata: use metadata[key]=value")
-			}
-		case "expand":
-			if len(parts) != 2 {
-				return nil, invalidParam(key, "Invalid array: use expand[]=field")
-			}
-			p.expand = append(p.expand, form[key]...)
-		case "line_items":
-			if len(parts) < 3 {
-				return nil, invalidParam("line_items", "Invalid array")
-			}
-			idx, err := strconv.Atoi(parts[1])
-			if err != nil || idx < 0 || idx >= maxLineItems {
-				if err == nil && idx >= maxLineItems {
-					return nil, invalidParam("line_items", "You may only specify up to %d line items.", maxLineItems)
-				}
-				return nil, invalidParam("line_items", "Invalid array")
-			}
-			it := items[idx]
-			if it == nil {
-				it = &rawItem{fields: map[string]string{}}
-				items[idx] = it
-			}
-			it.fields[strings.Join(parts[2:], "][")] = v
-		}
-	}
-
-	if !haveMode || mode == "" {
-		return nil, missingParam("mode")
-	}
-	if mode != "payment" {
-		return nil, invalidParam("mode", "The checkout simulator supports only mode=payment (got %q); use real Stripe test mode for %s mode.", mode, mode)
-	}
-	if uiMode != "" && uiMode != "hosted" {
-		return nil, invalidParam("ui_mode", "The checkout simulator supports only the hosted ui_mode (got %q).", uiMode)
-	}
-	if customer != "" {
-		return nil, noSuch(http.StatusBadRequest, "customer", customer, "customer")
-	}
-	if p.successURL == "" {
-		return nil, missingParam("success_url")
-	}
-	if err := checkURL("success_url", p.successURL); err != nil {
-		return nil, err
-	}
-	if p.cancelURL != nil {
-		if err := checkURL("cancel_url", *p.cancelURL); err != nil {
+	for _, key := range slices.Sorted(maps.Keys(form)) {
+		if err := readCreateParam(p, &raw, items, key, form[key]); err != nil {
 			return nil, err
 		}
 	}
-	if p.clientReferenceID != nil && len(*p.clientReferenceID) > maxClientRefLen {
-		return nil, invalidParam("client_reference_id", "Invalid string: client_reference_id must be at most %d characters", maxClientRefLen)
-	}
-	if p.customerEmail != nil && !validEmail(*p.customerEmail) {
-		return nil, invalidRequest(http.StatusBadRequest, "email_invalid", "customer_email", "Invalid email address: %s", *p.customerEmail)
-	}
-	if err := checkMetadata(p.metadata); err != nil {
+	if err := raw.validate(p, now, ttl); err != nil {
 		return nil, err
 	}
+	return p, parseLineItems(p, items)
+}
 
+// readCreateParam files one form key into p, raw or items; known but unsimulated parameters are ignored.
+func readCreateParam(p *createParams, raw *rawCreate, items map[int]*rawItem, key string, vs []string) *stripeError {
+	v := ""
+	if len(vs) > 0 {
+		v = vs[0]
+	}
+	parts, ok := splitKey(key)
+	if !ok {
+		return invalidParam(key, "Invalid parameter name: %s", key)
+	}
+	name := parts[0]
+	if !checkoutSessionParams[name] {
+		return unknownParam(key)
+	}
+	if field, ok := scalarCreateParams[name]; ok {
+		if len(parts) != 1 {
+			return unknownParam(key)
+		}
+		*field(raw) = v
+		return nil
+	}
+	switch name {
+	case "metadata":
+		switch {
+		case len(parts) == 1 && v == "":
+			// "metadata=" clears metadata on Stripe; on creation it means none.
+		case len(parts) == 2 && parts[1] != "":
+			if v != "" {
+				p.metadata[parts[1]] = v
+			}
+		default:
+			return invalidParam(key, "Invalid metadata: use metadata[key]=value")
+		}
+	case "expand":
+		if len(parts) != 2 {
+			return invalidParam(key, "Invalid array: use expand[]=field")
+		}
+		p.expand = append(p.expand, vs...)
+	case "line_items":
+		if len(parts) < 3 {
+			return invalidParam("line_items", "Invalid array")
+		}
+		idx, err := strconv.Atoi(parts[1])
+		if err == nil && idx >= maxLineItems {
+			return invalidParam("line_items", "You may only specify up to %d line items.", maxLineItems)
+		}
+		if err != nil || idx < 0 {
+			return invalidParam("line_items", "Invalid array")
+		}
+		it := items[idx]
+		if it == nil {
+			it = &rawItem{fields: map[string]string{}}
+			items[idx] = it
+		}
+		it.fields[strings.Join(parts[2:], "][")] = v
+	}
+	return nil
+}
+
+// optional is nil for an empty parameter, as Stripe renders an absent string as null.
+func optional(v string) *string {
+	if v == "" {
+		return nil
+	}
+	return &v
+}
+
+// validate checks the scalar parameters and fills them into p.
+func (raw rawCreate) validate(p *createParams, now time.Time, ttl time.Duration) *stripeError {
+	if raw.mode == "" {
+		return missingParam("mode")
+	}
+	if raw.mode != "payment" {
+		return invalidParam("mode", "The checkout simulator supports only mode=payment (got %q); use real Stripe test mode for %s mode.", raw.mode, raw.mode)
+	}
+	if raw.uiMode != "" && raw.uiMode != "hosted" {
+		return invalidParam("ui_mode", "The checkout simulator supports only the hosted ui_mode (got %q).", raw.uiMode)
+	}
+	if raw.customer != "" {
+		return noSuch(http.StatusBadRequest, "customer", raw.customer, "customer")
+	}
+	p.successURL = raw.successURL
+	p.cancelURL = optional(raw.cancelURL)
+	p.clientReferenceID = optional(raw.clientReferenceID)
+	p.customerEmail = optional(raw.customerEmail)
+	p.currency = strings.ToLower(raw.currency)
+	if p.successURL == "" {
+		return missingParam("success_url")
+	}
+	if err := checkURL("success_url", p.successURL); err != nil {
+		return err
+	}
+	if p.cancelURL != nil {
+		if err := checkURL("cancel_url", *p.cancelURL); err != nil {
+			return err
+		}
+	}
+	if p.clientReferenceID != nil && len(*p.clientReferenceID) > maxClientRefLen {
+		return invalidParam("client_reference_id", "Invalid string: client_reference_id must be at most %d characters", maxClientRefLen)
+	}
+	if p.customerEmail != nil && !validEmail(*p.customerEmail) {
+		return invalidRequest(http.StatusBadRequest, "email_invalid", "customer_email", "Invalid email address: %s", *p.customerEmail)
+	}
+	if err := checkMetadata(p.metadata); err != nil {
+		return err
+	}
 	p.expiresAt = now.Add(ttl)
-	if expiresAt != "" {
-		secs, err := strconv.ParseInt(expiresAt, 10, 64)
+	if raw.expiresAt != "" {
+		secs, err := strconv.ParseInt(raw.expiresAt, 10, 64)
 		if err != nil {
-			return nil, invalidInteger("expires_at", expiresAt)
+			return invalidInteger("expires_at", raw.expiresAt)
 		}
 		at := time.Unix(secs, 0)
 		if at.Before(now.Add(minExpiresIn)) || at.After(now.Add(maxExpiresIn)) {
-			return nil, invalidParam("expires_at", "The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation.")
+			return invalidParam("expires_at", "The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation.")
 		}
 		p.expiresAt = at
 	}
+	return nil
+}
 
+// parseLineItems validates the gathered line items, which must share one currency, into p.
+func parseLineItems(p *createParams, items map[int]*rawItem) *stripeError {
 	if len(items) == 0 {
-		return nil, invalidParam("line_items", "You must provide at least one line item (line_items) in payment mode.")
+		return invalidParam("line_items", "You must provide at least one line item (line_items) in payment mode.")
 	}
 	for i := range len(items) {
 		if items[i] == nil {
-			return nil, invalidParam("line_items", "Invalid array: line_items indices must run from 0 without gaps")
+			return invalidParam("line_items", "Invalid array: line_items indices must run from 0 without gaps")
 		}
 	}
-	p.currency = currency
 	var total int64
 	for i := range len(items) {
 		li, err := parseLineItem(i, items[i].fields)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if p.currency == "" {
 			p.currency = li.Currency
 		}
 		if li.Currency != p.currency {
-			return nil, invalidParam(itemParam(i, "price_data][currency"),
+			return invalidParam(itemParam(i, "price_data][currency"),
 				"All line items must use the same currency: line_items[%d] is in %s but the session is in %s.", i, li.Currency, p.currency)
 		}
 		total += li.amount()
 		if total > maxAmount {
-			return nil, invalidParam("line_items", "The total amount must be no more than %s.", formatMoney(maxAmount, p.currency))
+			return invalidRequest(http.StatusBadRequest, "amount_too_large", "line_items", "The total amount must be no more than %s.", formatMoney(maxAmount, p.currency))
 		}
 		p.lineItems = append(p.lineItems, li)
 	}
-	return p, nil
+	if low := minimumCharge(p.currency); total < low {
+		return invalidRequest(http.StatusBadRequest, "amount_too_small", "line_items",
+			"The Checkout Session's total amount due must add up to at least %s %s", formatMoney(low, p.currency), p.currency)
+	}
+	return nil
 }
 
 func itemParam(i int, path string) string {
@@ -331,10 +337,10 @@ func parseLineItem(i int, f map[string]string) (lineItem, *stripeError) {
 		return li, invalidInteger(itemParam(i, "quantity"), q)
 	}
 	if qty < 1 {
-		return li, invalidParam(itemParam(i, "quantity"), "This value must be greater than or equal to 1.")
+		return li, integerOutOfRange(itemParam(i, "quantity"), "This value must be greater than or equal to 1.")
 	}
 	if qty > maxQuantity {
-		return li, invalidParam(itemParam(i, "quantity"), "This value must be less than or equal to %d.", maxQuantity)
+		return li, integerOutOfRange(itemParam(i, "quantity"), "This value must be less than or equal to %d.", maxQuantity)
 	}
 	li.Quantity = qty
 
@@ -352,8 +358,8 @@ func parseLineItem(i int, f map[string]string) (lineItem, *stripeError) {
 	if cur == "" {
 		return li, missingParam(itemParam(i, "price_data][currency"))
 	}
-	if !currencyRE.MatchString(cur) {
-		return li, invalidParam(itemParam(i, "price_data][currency"), "Invalid currency: %s", f["price_data][currency"])
+	if !supportedCurrency(cur) {
+		return li, invalidCurrency(itemParam(i, "price_data][currency"), f["price_data][currency"])
 	}
 	li.Currency = cur
 
@@ -379,11 +385,12 @@ func parseLineItem(i int, f map[string]string) (lineItem, *stripeError) {
 	default:
 		return li, missingParam(amountParam)
 	}
-	if li.UnitAmount <= 0 {
-		return li, invalidParam(amountParam, "This value must be greater than 0.")
+	// Stripe allows free lines (unit_amount=0) next to paid ones; the session total has its own minimum.
+	if li.UnitAmount < 0 {
+		return li, integerOutOfRange(amountParam, "This value must be greater than or equal to 0.")
 	}
 	if li.UnitAmount > maxAmount {
-		return li, invalidParam(amountParam, "This value must be less than or equal to %d.", maxAmount)
+		return li, integerOutOfRange(amountParam, "This value must be less than or equal to %d.", maxAmount)
 	}
 
 	li.Name = strings.TrimSpace(f["price_data][product_data][name"])

@@ -31,6 +31,10 @@ type Simulator struct {
 	// apiMu serialises idempotent API writes so two requests with one key cannot both execute.
 	apiMu sync.Mutex
 
+	faultsMu sync.Mutex
+	faults   faults // switched from the dev page; read by the delivery worker
+	dice     *faultDice
+
 	running   atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
@@ -65,6 +69,8 @@ func New(cfg Config) (*Simulator, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 	}
+	s.faults, _ = parseFaults(cfg.Faults) // checked by withDefaults
+	s.dice = newFaultDice(cfg.FaultSeed)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -97,6 +103,9 @@ func (s *Simulator) Run(ctx context.Context) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(s.ln) }()
 	s.log.Info("checkout simulator listening", "url", s.baseURL, "webhook_url", s.cfg.WebhookURL)
+	if f := s.currentFaults(); f != (faults{}) {
+		s.log.Warn("webhook fault injection on", "faults", f.String())
+	}
 
 	var serveErr error
 	select {
@@ -136,6 +145,11 @@ func (s *Simulator) routes() http.Handler {
 	api.HandleFunc("POST /v1/checkout/sessions/{id}/expire", s.idempotent(s.apiExpireSession))
 	api.HandleFunc("POST /v1/refunds", s.idempotent(s.apiCreateRefund))
 	api.HandleFunc("GET /v1/refunds/{id}", s.api(s.apiGetRefund))
+	api.HandleFunc("GET /v1/refunds", s.api(s.apiListRefunds))
+	api.HandleFunc("GET /v1/checkout/sessions", s.api(s.apiListSessions))
+	api.HandleFunc("GET /v1/payment_intents/{id}", s.api(s.apiGetPaymentIntent))
+	api.HandleFunc("GET /v1/events", s.api(s.apiListEvents))
+	api.HandleFunc("GET /v1/events/{id}", s.api(s.apiGetEvent))
 	api.HandleFunc("/", s.api(s.apiUnknown))
 
 	mux := http.NewServeMux()
@@ -145,6 +159,7 @@ func (s *Simulator) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", s.handleDevPage)
 	mux.HandleFunc("POST /dev/refund/{id}", s.handleDevRefund)
 	mux.HandleFunc("POST /dev/expire/{id}", s.handleDevExpire)
+	mux.HandleFunc("POST /dev/faults", s.handleDevFaults)
 	mux.Handle("GET /static/", staticHandler())
 	// Browsers ask for a favicon on every page; answer it rather than log a 404 each time.
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
@@ -156,5 +171,6 @@ func (s *Simulator) routes() http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	// The hosted and dev pages take plain form POSTs, so refuse cross-site ones.
-	return http.NewCrossOriginProtection().Handler(mux)
+	_, port, _ := net.SplitHostPort(s.ln.Addr().String())
+	return onlyLoopbackHosts(port, http.NewCrossOriginProtection().Handler(mux))
 }

@@ -25,8 +25,19 @@ func invalidRequest(status int, code, param, format string, args ...any) *stripe
 	return &stripeError{Status: status, Type: "invalid_request_error", Code: code, Param: param, Message: fmt.Sprintf(format, args...)}
 }
 
+// invalidParam is a bad value with no more specific code: Stripe then sends none, only the param and a message.
 func invalidParam(param, format string, args ...any) *stripeError {
-	return invalidRequest(http.StatusBadRequest, "parameter_invalid", param, format, args...)
+	return invalidRequest(http.StatusBadRequest, "", param, format, args...)
+}
+
+// integerOutOfRange is Stripe's answer to a well-formed integer outside the allowed range.
+func integerOutOfRange(param, format string, args ...any) *stripeError {
+	return invalidRequest(http.StatusBadRequest, "parameter_invalid_integer", param, format, args...)
+}
+
+// exclusiveParams is Stripe's parameters_exclusive: two parameters that may not be sent together.
+func exclusiveParams(a, b string) *stripeError {
+	return invalidRequest(http.StatusBadRequest, "parameters_exclusive", a, "You may only specify one of these parameters: %s, %s.", a, b)
 }
 
 func missingParam(param string) *stripeError {
