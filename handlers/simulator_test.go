@@ -177,7 +177,8 @@ func (p *simWebhookProxy) waitAcknowledged(t *testing.T, typ string) simDelivery
 // The shop reads its provider's CheckoutOrigin once, in NewServer, to build its
 // Content-Security-Policy, so the gateway must exist before the shop: the simulator is created
 // (which binds its port) before the shop, and the proxy learns the shop's address afterwards.
-func newSimulatedShop(t *testing.T, failFirst int) *simShop {
+// faults, if given, switches on the simulator's webhook fault injection (SIMULATOR_FAULTS syntax).
+func newSimulatedShop(t *testing.T, failFirst int, faults ...string) *simShop {
 	t.Helper()
 	proxy := &simWebhookProxy{failFirst: failFirst, attempts: map[string]int{}}
 	proxySrv := httptest.NewServer(proxy)
@@ -193,6 +194,7 @@ func newSimulatedShop(t *testing.T, failFirst int) *simShop {
 		AsyncDelay:    150 * time.Millisecond,
 		RetryBase:     10 * time.Millisecond,
 		RetryMax:      50 * time.Millisecond,
+		Faults:        faultsOrOff(faults),
 		Logger:        slog.New(slog.NewTextHandler(simLogs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
@@ -226,6 +228,14 @@ func newSimulatedShop(t *testing.T, failFirst int) *simShop {
 		}
 	})
 	return &simShop{testShop: shop, sim: sim, gw: gw, proxy: proxy}
+}
+
+// faultsOrOff is the simulator's fault setting: the ones given, or none (whatever the environment says).
+func faultsOrOff(faults []string) string {
+	if len(faults) == 0 {
+		return "off"
+	}
+	return strings.Join(faults, ",")
 }
 
 // waitOrderStatus polls the order until it has status want, failing after 5 s.
