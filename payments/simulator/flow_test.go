@@ -1,6 +1,7 @@
 package simulator_test
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -22,9 +23,12 @@ func TestCardPaymentSucceeds(t *testing.T) {
 
 	want := []string{"payment_intent.created", "charge.succeeded", "payment_intent.succeeded", "checkout.session.completed", "charge.updated"}
 	waitFor(t, "five card payment events", func() bool { return len(h.rc.types()) >= len(want) })
-	time.Sleep(50 * time.Millisecond) // room for any unexpected extra event to show up
+	// Every event is created before it is delivered: the API's list says no other is coming.
+	if got := h.createdTypes(t); !slices.Equal(got, want) {
+		t.Fatalf("events created %v, want %v", got, want)
+	}
 	if got := h.rc.types(); !slices.Equal(got, want) {
-		t.Fatalf("events %v, want %v", got, want)
+		t.Fatalf("events delivered %v, want %v", got, want)
 	}
 
 	got := h.get(t, s.ID)
@@ -323,8 +327,11 @@ func TestSessionExpiresAtExpiresAt(t *testing.T) {
 		t.Errorf("page at expires_at: %d, want 410", resp.StatusCode)
 	}
 	h.rc.waitForType(t, "checkout.session.expired")
-	time.Sleep(1100 * time.Millisecond) // one worker pass, which must not expire it again
-	if got := h.rc.types(); !slices.Equal(got, []string{"checkout.session.expired"}) {
+	// A pass of the background worker, which must not expire it again.
+	if err := h.sim.RunWorkerPass(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.createdTypes(t); !slices.Equal(got, []string{"checkout.session.expired"}) {
 		t.Errorf("events %v, want one checkout.session.expired", got)
 	}
 }

@@ -354,3 +354,21 @@ func getPageNoFail(u string) (int, error) {
 	resp.Body.Close()
 	return resp.StatusCode, nil
 }
+
+// createdTypes lists the types of every event the simulator has created, oldest first, through
+// GET /v1/events: what has been or will be delivered, known without waiting for deliveries.
+func (h *harness) createdTypes(t *testing.T) []string {
+	t.Helper()
+	p := &stripe.EventListParams{}
+	p.Limit = stripe.Int64(100)
+	it := h.events.List(p)
+	var types []string
+	for it.Next() {
+		types = append(types, string(it.Event().Type))
+	}
+	if err := it.Err(); err != nil {
+		t.Fatalf("list events: %v", err)
+	}
+	slices.Reverse(types)
+	return types
+}
