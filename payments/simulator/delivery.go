@@ -121,8 +121,11 @@ func (s *Simulator) deliver(ctx context.Context, ev *pendingEvent) {
 	if err == nil {
 		if s.dice.roll(f.Duplicate) {
 			// Stripe delivers at least once: the same event again, freshly signed.
-			_, dupErr := s.post(ctx, payload)
-			s.log.Warn("fault injection: webhook delivered twice", "event_id", ev.id, "type", ev.typ, "error", dupErr)
+			if _, dupErr := s.post(ctx, payload); dupErr != nil {
+				s.log.Warn("fault injection: duplicate webhook refused", "error", dupErr, "event_id", ev.id, "type", ev.typ)
+			} else {
+				s.log.Warn("fault injection: webhook delivered twice", "event_id", ev.id, "type", ev.typ)
+			}
 		}
 		if _, err := s.db.ExecContext(dbCtx, `UPDATE events SET delivered_ms = ?, attempts = ?, last_error = '' WHERE seq = ?`,
 			now.UnixMilli(), attempt, ev.seq); err != nil {

@@ -292,6 +292,23 @@ func (h *harness) paid(t *testing.T) *stripe.CheckoutSession {
 	return h.get(t, s.ID)
 }
 
+// payAndRetry submits a payment that must fail and follows the redirect back to the payment page
+// (post/redirect/get), returning that page.
+func payAndRetry(t *testing.T, payURL string, form url.Values) string {
+	t.Helper()
+	resp, body := pay(t, payURL, form)
+	u, _ := url.Parse(payURL)
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, u.Path+"?attempt=") {
+		t.Fatalf("failed payment answered %d Location %q, want 303 back to %s?attempt=…; body:\n%s", resp.StatusCode, loc, u.Path, body)
+	}
+	resp, page := getPage(t, u.Scheme+"://"+u.Host+loc)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("payment page after a failed attempt: %d", resp.StatusCode)
+	}
+	return page
+}
+
 func getPage(t *testing.T, u string) (*http.Response, string) {
 	t.Helper()
 	resp, err := noRedirects.Get(u)

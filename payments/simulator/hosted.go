@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/a-h/templ"
 )
@@ -95,6 +96,8 @@ func (s *Simulator) pageSession(ctx context.Context, id string) (*session, error
 	return sess, nil
 }
 
+// handlePayPage shows the payment form: empty, or as a failed attempt left it when the URL names
+// one (?attempt=…), with its errors or decline message.
 func (s *Simulator) handlePayPage(w http.ResponseWriter, r *http.Request) {
 	sess, err := s.pageSession(r.Context(), r.PathValue("id"))
 	if err != nil {
@@ -109,11 +112,18 @@ func (s *Simulator) handlePayPage(w http.ResponseWriter, r *http.Request) {
 	if sess.CustomerEmail != nil {
 		form.Email = *sess.CustomerEmail
 	}
-	s.render(w, r, http.StatusOK, checkoutPage(s.checkoutView(sess, form)))
+	declined := ""
+	if fa, ok := s.attempts.get(r.URL.Query().Get("attempt"), sess.ID, time.Now()); ok {
+		form, declined = fa.form, fa.declined
+	}
+	v := s.checkoutView(sess, form)
+	v.Declined = declined
+	s.render(w, r, http.StatusOK, checkoutPage(v))
 }
 
 // handlePay takes the plain form POST from the hosted page: fields email, method, card_number,
-// expiry, cvc, account_number.
+// expiry, cvc, account_number. Every answer is a redirect (post/redirect/get): to the shop on
+// success, else back to the page, which shows what went wrong, so Back and reload never resubmit.
 func (s *Simulator) handlePay(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := r.PathValue("id")
@@ -135,7 +145,7 @@ func (s *Simulator) handlePay(w http.ResponseWriter, r *http.Request) {
 	_, banks := bankMethods[sess.Currency]
 	p, ok := form.validate(r.PostForm.Get("cvc"), s.now(), banks)
 	if !ok {
-		s.render(w, r, http.StatusBadRequest, checkoutPage(s.checkoutView(sess, form)))
+		s.retry(w, r, failedAttempt{sessionID: id, form: form})
 		return
 	}
 	res, err := s.confirm(ctx, id, p)
@@ -149,14 +159,18 @@ func (s *Simulator) handlePay(w http.ResponseWriter, r *http.Request) {
 	}
 	if res.declined != "" {
 		s.log.Info("simulated card declined", "session_id", id)
-		form.Errors["card_number"] = res.declined
-		v := s.checkoutView(res.sess, form)
-		v.Declined = res.declined
-		s.render(w, r, http.StatusPaymentRequired, checkoutPage(v))
+		s.retry(w, r, failedAttempt{sessionID: id, form: form, declined: res.declined})
 		return
 	}
 	s.log.Info("simulated checkout completed", "session_id", id, "method", p.method, "payment_status", res.sess.PaymentStatus)
 	http.Redirect(w, r, successURL(res.sess), http.StatusSeeOther)
+}
+
+// retry sends the customer back to the payment page to show a failed attempt.
+func (s *Simulator) retry(w http.ResponseWriter, r *http.Request, fa failedAttempt) {
+	fa.at = time.Now()
+	token := s.attempts.put(fa)
+	http.Redirect(w, r, "/c/pay/"+fa.sessionID+"?attempt="+token, http.StatusSeeOther)
 }
 
 // successURL fills in Stripe's {CHECKOUT_SESSION_ID} template variable.
@@ -221,4 +235,12 @@ func (s *Simulator) render(w http.ResponseWriter, r *http.Request, status int, c
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// describedBy lists the ids that describe a field in error: its hint, if any, then the error.
+func describedBy(f fieldView) string {
+	if f.Hint != "" {
+		return "f-" + f.Name + "-hint f-" + f.Name + "-error"
+	}
+	return "f-" + f.Name + "-error"
 }

@@ -35,6 +35,8 @@ type Simulator struct {
 	faults   faults // switched from the dev page; read by the delivery worker
 	dice     *faultDice
 
+	attempts attemptStore // failed payment attempts, for post/redirect/get
+
 	running   atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
