@@ -79,13 +79,10 @@ func TestEndToEndInChromium(t *testing.T) {
 		tab := browser.newShopper(t, shop)
 		tab.navigate(shop.URL + "/")
 		tab.eval(`document.head.appendChild(Object.assign(document.createElement('script'), { textContent: 'window.inlineRan = true' })) && ''`)
-		deadline := time.Now().Add(5 * time.Second)
-		for len(tab.takeCSPViolations()) == 0 {
-			if time.Now().After(deadline) {
-				t.Fatal("an inline script ran without a CSP violation being reported: the CSP watch (or the policy) is broken")
-			}
-			time.Sleep(20 * time.Millisecond)
+		if !tab.await(5*time.Second, func() bool { return slices.ContainsFunc(tab.console, isCSPViolation) }) {
+			t.Fatal("an inline script ran without a CSP violation being reported: the CSP watch (or the policy) is broken")
 		}
+		tab.takeCSPViolations() // the one expected here, which must not fail the test at cleanup
 		if got := tab.eval(`window.inlineRan === true`); got != "false" {
 			t.Errorf("inline script ran: window.inlineRan = %s", got)
 		}
@@ -311,7 +308,8 @@ type e2eTab struct {
 	name    string
 	mu      sync.Mutex
 	console []chromedp.ConsoleMessage
-	streams int // requests for /orders/events so far
+	streams int           // requests for /orders/events so far
+	updated chan struct{} // closed, and replaced, whenever console or streams change
 	marker  string
 }
 
@@ -332,7 +330,7 @@ func (p *e2eTab) openTab() *e2eTab {
 
 func newE2ETab(t *testing.T, ctx context.Context, cancel context.CancelFunc, shop *runningShop, name string) *e2eTab {
 	t.Helper()
-	p := &e2eTab{t: t, ctx: ctx, shop: shop, name: name}
+	p := &e2eTab{t: t, ctx: ctx, shop: shop, name: name, updated: make(chan struct{})}
 	t.Cleanup(cancel)
 	// The first Do opens the tab and binds it to the context it is given, so that context
 	// must be ctx itself, without a deadline.
@@ -349,6 +347,7 @@ func newE2ETab(t *testing.T, ctx context.Context, cancel context.CancelFunc, sho
 			if strings.Contains(ev.Request.URL, "/orders/events") {
 				p.mu.Lock()
 				p.streams++
+				p.changedLocked()
 				p.mu.Unlock()
 			}
 		}
@@ -361,6 +360,7 @@ func newE2ETab(t *testing.T, ctx context.Context, cancel context.CancelFunc, sho
 			}
 			p.mu.Lock()
 			p.console = append(p.console, m)
+			p.changedLocked()
 			p.mu.Unlock()
 		}
 	}()
@@ -426,6 +426,32 @@ func e2eWithin(d time.Duration, f func() error) error {
 	}
 }
 
+// changedLocked wakes every await of the tab; p.mu must be held.
+func (p *e2eTab) changedLocked() {
+	close(p.updated)
+	p.updated = make(chan struct{})
+}
+
+// await waits until cond, called with p.mu held, is true of what the tab has recorded
+// (console messages, event streams). It reports false if that takes longer than timeout.
+func (p *e2eTab) await(timeout time.Duration, cond func() bool) bool {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		p.mu.Lock()
+		ok, updated := cond(), p.updated
+		p.mu.Unlock()
+		if ok {
+			return true
+		}
+		select {
+		case <-updated:
+		case <-timer.C:
+			return false
+		}
+	}
+}
+
 // takeCSPViolations removes and returns the CSP violations reported so far.
 func (p *e2eTab) takeCSPViolations() []chromedp.ConsoleMessage {
 	p.mu.Lock()
@@ -464,13 +490,36 @@ func (p *e2eTab) navigate(u string) {
 	p.do("open "+u, 10*time.Second, chromedp.Navigate(u))
 }
 
+// e2eParsed holds once Chromium has parsed the whole page and fired DOMContentLoaded. Until
+// then the page is not ready to act on, even when the element to click is already there:
+//   - htmx starts at DOMContentLoaded, so before it a click on an hx-post form is not yet
+//     handled by htmx (and a click then was seen to be lost altogether);
+//   - at DOMContentLoaded Chromium drops every DOM node id it has handed out for the page
+//     and chromedp fetches the document afresh, so a node that chromedp.Click found just
+//     before answers "Could not find node with given id (-32000)" when it is clicked.
+//
+// The parser is slow to get there here: the htmx extension scripts at the end of <body> are
+// held back by e2eExtensionDelay, so a test that sees the element it wants has to wait for
+// this too. Chromium hands out node ids that stay valid from then on, until the page is left.
+const e2eParsed = `document.readyState !== 'loading'`
+
+// waitParsed waits until the page is parsed (e2eParsed), before acting on it.
+func (p *e2eTab) waitParsed(before string) {
+	p.t.Helper()
+	p.waitFor("the page is parsed, before "+before, 10*time.Second, "true")
+}
+
+// click clicks the element sel selects, with the mouse, once the page is parsed.
 func (p *e2eTab) click(sel string) {
 	p.t.Helper()
+	p.waitParsed("clicking " + sel)
 	p.do("click "+sel, 5*time.Second, chromedp.Click(chromedp.CSS(sel)))
 }
 
+// typeInto replaces the text of the field sel selects, key by key, once the page is parsed.
 func (p *e2eTab) typeInto(sel, text string) {
 	p.t.Helper()
+	p.waitParsed("typing into " + sel)
 	p.do("type into "+sel, 5*time.Second, chromedp.Clear(chromedp.CSS(sel)), chromedp.SendKeys(chromedp.CSS(sel), text))
 }
 
@@ -497,7 +546,9 @@ func (p *e2eTab) evalStrings(expr string) []string {
 	return s
 }
 
-// waitFor polls a JavaScript condition until it holds, across navigations, or fails the test.
+// waitFor polls a JavaScript condition until it holds on a parsed page (e2eParsed), across
+// navigations, or fails the test. A page that is still being parsed may show part of what cond
+// looks for (one cart line of two), and is not ready to be clicked.
 func (p *e2eTab) waitFor(what string, timeout time.Duration, cond string) {
 	p.t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -506,7 +557,7 @@ func (p *e2eTab) waitFor(what string, timeout time.Duration, cond string) {
 	var lastErr error
 	for {
 		ctx, cancel := context.WithTimeout(p.ctx, 2*time.Second)
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`Boolean(`+cond+`)`))
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(`+e2eParsed+`) && Boolean(`+cond+`)`))
 		cancel()
 		if err == nil && ok {
 			return
@@ -547,13 +598,9 @@ func (p *e2eTab) streamsOpened() int {
 // tab had opened n, which is what its live updates arrive through.
 func (p *e2eTab) requireStreamSince(n int, page string) {
 	p.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for p.streamsOpened() <= n {
-		if time.Now().After(deadline) {
-			p.t.Fatalf("%s: the %s never opened its live event stream (GET /orders/events), so it cannot update "+
-				"without a reload. Did htmx initialise before its hx-sse extension script had loaded?\npage: %s", p.name, page, p.pageSummary())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !p.await(5*time.Second, func() bool { return p.streams > n }) {
+		p.t.Fatalf("%s: the %s never opened its live event stream (GET /orders/events), so it cannot update "+
+			"without a reload. Did htmx initialise before its hx-sse extension script had loaded?\npage: %s", p.name, page, p.pageSummary())
 	}
 }
 
