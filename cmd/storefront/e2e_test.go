@@ -263,25 +263,12 @@ func TestEndToEndInChromium(t *testing.T) {
 // browser context (cookies, storage), like a separate private window.
 type e2eBrowser struct {
 	ctx    context.Context
-	output *e2eLog
+	output *logSink
 }
-
-type e2eLog struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (l *e2eLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *e2eLog) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.buf.String() }
 
 func startE2EBrowser(t *testing.T) *e2eBrowser {
 	t.Helper()
-	b := &e2eBrowser{output: &e2eLog{}}
+	b := &e2eBrowser{output: &logSink{}}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), e2eChromiumFlags(t.TempDir(), b.output)...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() {
