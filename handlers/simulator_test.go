@@ -518,11 +518,27 @@ func TestSimulatorThroughShop(t *testing.T) {
 		o, payURL := s.startCheckout(t, c)
 
 		res := simPay(t, payURL, simCardForm(u.Email, "4000000000000002"))
-		if got, want := res.StatusCode, http.StatusPaymentRequired; got != want {
+		// As real Checkout does, a decline answers with a redirect to the payment page (post,
+		// redirect, get), which then says what happened.
+		if got, want := res.StatusCode, http.StatusSeeOther; got != want {
 			t.Fatalf("pay: status %d, want %d; body:\n%s", got, want, res.body)
 		}
-		if !strings.Contains(res.body, "declined") {
-			t.Errorf("decline page does not say declined:\n%s", res.body)
+		base, err := url.Parse(payURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next, err := base.Parse(res.Header.Get("Location"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := http.Get(next.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(page.Body)
+		page.Body.Close()
+		if !strings.Contains(string(body), "declined") {
+			t.Errorf("the payment page after a decline does not say declined:\n%s", body)
 		}
 		// The simulator sends a session's events in order, so once the last one is in, all are.
 		s.proxy.waitAcknowledged(t, "payment_intent.payment_failed")
