@@ -35,6 +35,7 @@ type config struct {
 	apiBase        string
 	simulatorAddr  string
 	simulatorDelay time.Duration
+	simulatorAsync time.Duration // how long a simulated bank transfer takes to settle; 0: the simulator's default
 	maxStreams     int
 	shutdownGrace  time.Duration
 	trustedProxies []netip.Prefix
@@ -89,6 +90,11 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		return c, fmt.Errorf("SIMULATOR_WEBHOOK_DELAY %q must be a duration such as 1s or 0s", *simDelay)
 	}
 	c.simulatorDelay = d
+	if v := env("SIMULATOR_ASYNC_DELAY", ""); v != "" {
+		if c.simulatorAsync, err = time.ParseDuration(v); err != nil || c.simulatorAsync <= 0 {
+			return c, fmt.Errorf("SIMULATOR_ASYNC_DELAY %q must be a duration such as 3s", v)
+		}
+	}
 	if err := c.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		return c, fmt.Errorf("LOG_LEVEL %q must be debug, info, warn or error", *logLevel)
 	}

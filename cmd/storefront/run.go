@@ -185,6 +185,7 @@ func startSimulator(ctx context.Context, cfg config, webhookURL, secret string, 
 		WebhookSecret: secret,
 		SecretKey:     "sk_test_simulator",
 		WebhookDelay:  cfg.simulatorDelay,
+		AsyncDelay:    cfg.simulatorAsync,
 		Logger:        logger.With("component", "simulator"),
 	})
 	if err != nil {

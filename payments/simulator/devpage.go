@@ -57,6 +57,7 @@ type devRow struct {
 	PaymentIntent     string
 	CanRefund         bool
 	CanExpire         bool
+	CanSettle         bool // a bank transfer waits for its result
 }
 
 func (s *Simulator) handleDevPage(w http.ResponseWriter, r *http.Request) {
@@ -99,6 +100,10 @@ func (s *Simulator) devView(ctx context.Context) (devView, error) {
 		if row.CanExpire {
 			row.PayURL = s.payURL(sess.ID)
 		}
+		if err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM jobs WHERE session_id = ? AND done_ms IS NULL)`,
+			sess.ID).Scan(&row.CanSettle); err != nil {
+			return v, fmt.Errorf("find pending jobs: %w", err)
+		}
 		v.Rows = append(v.Rows, row)
 	}
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(CASE WHEN attempts > 0 THEN last_error END), '')
@@ -135,6 +140,31 @@ func (s *Simulator) handleDevRefund(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("simulated refund from the dev page", "session_id", id)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// handleDevSettle makes a bank transfer's pending result due now, instead of after the
+// simulator's delay: for a developer who does not want to wait, and for tests that must see
+// the processing state before the result.
+func (s *Simulator) handleDevSettle(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var n int64
+	err := s.inTx(r.Context(), func(t *txn) error {
+		res, err := t.ExecContext(r.Context(), `UPDATE jobs SET due_ms = ? WHERE session_id = ? AND done_ms IS NULL`,
+			time.Now().UnixMilli(), id)
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
+		return err
+	})
+	switch {
+	case err != nil:
+		s.pageError(w, r, err)
+	case n == 0:
+		s.renderDev(w, r, http.StatusBadRequest, "Session "+id+" has no bank transfer waiting for its result.")
+	default:
+		s.log.Info("bank transfer settled now from the dev page", "session_id", id)
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	}
 }
 
 // handleDevExpire expires an open session, exactly as POST /v1/checkout/sessions/{id}/expire would.

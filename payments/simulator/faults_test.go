@@ -2,10 +2,12 @@ package simulator_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stripe/stripe-go/v76"
 
@@ -158,5 +160,34 @@ func TestFaultsFromEnvironment(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), simulator.FaultsEnv) {
 		t.Errorf("error %q does not name %s", err, simulator.FaultsEnv)
+	}
+}
+
+// TestDevSettleSettlesABankTransferNow: "Settle now" on the simulator's page gives a bank
+// transfer its result at once instead of after the delay; with nothing waiting it says so.
+func TestDevSettleSettlesABankTransferNow(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *simulator.Config) { c.AsyncDelay = time.Hour })
+	s := h.create(t)
+	resp, body := pay(t, s.URL, bankForm("000123456789"))
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("pay by bank: %d\n%s", resp.StatusCode, body)
+	}
+	res, err := noRedirects.PostForm(h.sim.URL()+"/dev/settle/"+s.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("settle now: %d, want 303", res.StatusCode)
+	}
+	h.rc.waitForType(t, "checkout.session.async_payment_succeeded")
+	res, err = noRedirects.PostForm(h.sim.URL()+"/dev/settle/"+s.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusBadRequest {
+		t.Errorf("settle with nothing waiting: %d, want 400", res.StatusCode)
 	}
 }

@@ -161,6 +161,7 @@ func (s *Simulator) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", s.handleDevPage)
 	mux.HandleFunc("POST /dev/refund/{id}", s.handleDevRefund)
 	mux.HandleFunc("POST /dev/expire/{id}", s.handleDevExpire)
+	mux.HandleFunc("POST /dev/settle/{id}", s.handleDevSettle)
 	mux.HandleFunc("POST /dev/faults", s.handleDevFaults)
 	mux.Handle("GET /static/", staticHandler())
 	// Browsers ask for a favicon on every page; answer it rather than log a 404 each time.
