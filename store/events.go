@@ -310,6 +310,10 @@ func (db *DB) transition(ctx context.Context, tx *wtx, o Order, to Status, outco
 	if err != nil {
 		return EventResult{}, fmt.Errorf("update order %d: %w", o.ID, err)
 	}
+	// Mail (store/outbox.go): the receipt or notice this status calls for, in this same transaction.
+	if err := db.queueOrderMail(ctx, tx, o, ch); err != nil {
+		return EventResult{}, err
+	}
 	if to == StatusPaid {
 		if err := removeBought(ctx, tx, o); err != nil {
 			return EventResult{}, err
