@@ -42,6 +42,8 @@ type Deps struct {
 	WebhookSecrets []string
 	Simulated      bool            // the checkout simulator stands in for Stripe: every page says so
 	Done           <-chan struct{} // closed when the server shuts down, to end open event streams
+	GuestLinks     *GuestLinks     // signs guests' order links; nil: a random key for this process
+	MailQueued     func()          // called after a request queues mail, to send it now; may be nil
 }
 
 type server struct {
@@ -55,6 +57,9 @@ type server struct {
 func NewServer(d Deps) http.Handler {
 	if d.Broker == nil {
 		d.Broker = live.NewBroker[*store.Order](streamBuffer)
+	}
+	if d.GuestLinks == nil {
+		d.GuestLinks = NewGuestLinks(d.BaseURL)
 	}
 	if d.Done == nil {
 		d.Done = make(chan struct{})

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,25 +13,9 @@ import (
 	"storefront/store"
 )
 
-// clock is a test clock that moves only when told to.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type clock = mailtest.Clock
 
-func newClock() *clock { return &clock{now: time.Date(2031, time.March, 4, 5, 6, 7, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() *clock { return mailtest.NewClock(time.Date(2031, time.March, 4, 5, 6, 7, 0, time.UTC)) }
 
 // openStore opens the database at path with the clock installed, closed when the test ends.
 func openStore(t *testing.T, path string, c *clock) *store.DB {
