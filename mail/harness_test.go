@@ -15,7 +15,9 @@ import (
 
 type clock = mailtest.Clock
 
-func newClock() *clock { return mailtest.NewClock(time.Date(2031, time.March, 4, 5, 6, 7, 0, time.UTC)) }
+func newClock() *clock {
+	return mailtest.NewClock(time.Date(2031, time.March, 4, 5, 6, 7, 0, time.UTC))
+}
 
 // openStore opens the database at path with the clock installed, closed when the test ends.
 func openStore(t *testing.T, path string, c *clock) *store.DB {
