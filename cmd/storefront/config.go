@@ -13,12 +13,18 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	netmail "net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"storefront/mail"
 )
+
+// defaultMailFrom is the sender when MAIL_FROM is unset.
+const defaultMailFrom = "Storefront <shop@localhost>"
 
 // config is the validated configuration; see the table in README.md.
 type config struct {
@@ -33,6 +39,8 @@ type config struct {
 	apiBase        string
 	simulatorAddr  string
 	simulatorDelay time.Duration
+	smtp           *mail.SMTPConfig // nil: no SMTP server (the simulator's mailbox, or mail waits)
+	mailFrom       string
 }
 
 // simulated reports whether the checkout simulator stands in for Stripe.
@@ -84,6 +92,17 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	c.simulatorDelay = d
 	if err := c.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		return c, fmt.Errorf("LOG_LEVEL %q must be debug, info, warn or error", *logLevel)
+	}
+	if raw := env("SMTP_URL", ""); raw != "" {
+		smtp, err := mail.ParseSMTPURL(raw)
+		if err != nil {
+			return c, fmt.Errorf("SMTP_URL %s", err)
+		}
+		c.smtp = &smtp
+	}
+	c.mailFrom = env("MAIL_FROM", defaultMailFrom)
+	if _, err := netmail.ParseAddress(c.mailFrom); err != nil {
+		return c, fmt.Errorf("MAIL_FROM %q must be an address such as %q", c.mailFrom, defaultMailFrom)
 	}
 	if c.stripeSecret != "" {
 		if !strings.HasPrefix(c.stripeSecret, "sk_") && !strings.HasPrefix(c.stripeSecret, "rk_") {

@@ -151,6 +151,8 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		{"BadBaseURL", map[string]string{"BASE_URL": "localhost:8000"}, "BASE_URL"},
 		{"SecretKeyWithoutWebhookSecret", map[string]string{"STRIPE_SECRET_KEY": "sk_test_x"}, "STRIPE_WEBHOOK_SECRET"},
 		{"LiveKeyWithSimulator", map[string]string{"STRIPE_PUBLISHABLE_KEY": "pk_live_x"}, "live"},
+		{"BadSMTPURL", map[string]string{"SMTP_URL": "http://user:pw@mail.example.com"}, "SMTP_URL"},
+		{"BadMailFrom", map[string]string{"MAIL_FROM": "not an address"}, "MAIL_FROM"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
