@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/url"
 	"regexp"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,7 +30,13 @@ func newMailedShop(t *testing.T) *mailedShop {
 	clock := mailtest.NewClock(time.Now())
 	links := NewGuestLinks(&url.URL{}, linkSecret)
 	links.Now = clock.Now
-	shop := newTestShop(t, func(d *Deps) { d.GuestLinks = links })
+	var worker atomic.Pointer[mail.Worker]
+	kick := func() {
+		if w := worker.Load(); w != nil {
+			w.Kick()
+		}
+	}
+	shop := newTestShop(t, func(d *Deps) { d.GuestLinks, d.MailQueued = links, kick })
 	shop.db.Now = clock.Now
 	m := &mailedShop{testShop: shop, smtp: mailtest.Start(t), links: links, clock: clock}
 
@@ -43,8 +50,10 @@ func newMailedShop(t *testing.T) *mailedShop {
 	}
 	r := mail.Renderer{From: "Storefront <shop@example.test>", BaseURL: base,
 		GuestOrderURL: func(id int64) string { return mailLinks.OrderURL(id, mail.GuestLinkLifetime) }}
+	// Requests kick the worker; webhooks' mail waits for its poll.
 	w := mail.NewWorker(shop.db, mail.NewSMTP(cfg), r, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	w.Now, w.PollEvery = clock.Now, 10*time.Millisecond
+	w.Now, w.PollEvery = clock.Now, 50*time.Millisecond
+	worker.Store(w)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); w.Run(ctx) }()

@@ -145,9 +145,19 @@ func scanOutboxMail(scan func(...any) error) (OutboxMail, error) {
 // more attempt and is not due again until the lease ends, so a sender that crashed mid-send
 // leaves it to be tried again then. It reports false when nothing is due.
 func (db *DB) ClaimMail(ctx context.Context, now time.Time, lease time.Duration) (OutboxMail, bool, error) {
+	// Most polls find nothing due: ask a reader first and leave the one writer to others.
+	var due bool
+	err := db.reads.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?)",
+		formatTime(now)).Scan(&due)
+	if err != nil || !due {
+		if err != nil {
+			err = fmt.Errorf("claim mail: %w", err)
+		}
+		return OutboxMail{}, false, err
+	}
 	var m OutboxMail
 	found := false
-	err := db.inTx(ctx, func(tx *wtx) error {
+	err = db.inTx(ctx, func(tx *wtx) error {
 		var err error
 		m, err = scanOutboxMail(tx.QueryRowContext(ctx, "SELECT "+outboxColumns+` FROM outbox
 			WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1`, formatTime(now)).Scan)
