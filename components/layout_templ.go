@@ -134,7 +134,7 @@ func Layout(p Page) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "</main><footer class=\"site-footer\"><div class=\"container\">Storefront · Secure payments by Stripe Checkout · Prices in US dollars</div></footer><!--\n\t\t\t\tNot deferred, and last: htmx starts on the next tick once the page is parsed, and\n\t\t\t\tits extensions must be registered by then or hx-sse:connect is never seen.\n\t\t\t--><script src=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "</main><footer class=\"site-footer\"><div class=\"container\">Storefront · Secure payments by Stripe Checkout · Prices in US dollars · <a href=\"/orders/lookup\">Find a guest order</a></div></footer><!--\n\t\t\t\tNot deferred, and last: htmx starts on the next tick once the page is parsed, and\n\t\t\t\tits extensions must be registered by then or hx-sse:connect is never seen.\n\t\t\t--><script src=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

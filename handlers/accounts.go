@@ -40,15 +40,8 @@ func (s *server) handleSignup() http.HandlerFunc {
 		v := s.visitorOf(r)
 		email, emailErr := normaliseEmail(r.PostFormValue("email"))
 		password := r.PostFormValue("password")
-		f := components.AuthForm{Email: r.PostFormValue("email"), Next: r.PostFormValue("next"), EmailError: emailErr}
-		switch {
-		case password == "":
-			f.PasswordError = "Choose a password."
-		case utf8.RuneCountInString(password) < minPasswordLen:
-			f.PasswordError = fmt.Sprintf("Use at least %d characters.", minPasswordLen)
-		case len(password) > maxPasswordLen:
-			f.PasswordError = fmt.Sprintf("Use at most %d bytes (accented letters and emoji take two to four each).", maxPasswordLen)
-		}
+		f := components.AuthForm{Email: r.PostFormValue("email"), Next: r.PostFormValue("next"), EmailError: emailErr,
+			PasswordError: passwordProblem(password)}
 		if f.EmailError != "" || f.PasswordError != "" {
 			s.renderAuth(w, r, http.StatusUnprocessableEntity, "signup", f)
 			return
@@ -208,6 +201,19 @@ func (s *server) renderAuth(w http.ResponseWriter, r *http.Request, status int, 
 		return
 	}
 	s.render(w, r, status, page(s.page(r.Context(), s.visitorOf(r), title), f))
+}
+
+// passwordProblem says what is wrong with a new password, or returns "" when it will do.
+func passwordProblem(password string) string {
+	switch {
+	case password == "":
+		return "Choose a password."
+	case utf8.RuneCountInString(password) < minPasswordLen:
+		return fmt.Sprintf("Use at least %d characters.", minPasswordLen)
+	case len(password) > maxPasswordLen:
+		return fmt.Sprintf("Use at most %d bytes (accented letters and emoji take two to four each).", maxPasswordLen)
+	}
+	return ""
 }
 
 // normaliseEmail trims and lower-cases an address and checks that it is one; the second result

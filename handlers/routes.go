@@ -14,6 +14,10 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /login", page(s.handleLoginForm()))
 	mux.Handle("POST /login", page(s.handleLogin()))
 	mux.Handle("POST /logout", page(s.handleLogout()))
+	mux.Handle("GET /password/forgot", page(s.handleEmailRequestForm(s.forgotPassword())))
+	mux.Handle("POST /password/forgot", page(s.handleEmailRequest(s.forgotPassword())))
+	mux.Handle("GET /password/reset", page(s.handleResetPasswordForm()))
+	mux.Handle("POST /password/reset", page(s.handleResetPassword()))
 
 	mux.Handle("GET /cart", page(s.handleCart()))
 	mux.Handle("GET /cart/badge", page(s.handleCartBadge()))
@@ -31,6 +35,9 @@ func (s *server) routes(mux *http.ServeMux) {
 
 	mux.Handle("GET /orders", page(s.handleOrders()))
 	mux.Handle("GET /orders/{id}", page(s.handleOrder()))
+	mux.Handle("GET /orders/lookup", page(s.handleEmailRequestForm(s.orderLookup())))
+	mux.Handle("POST /orders/lookup", page(s.handleEmailRequest(s.orderLookup())))
+	mux.Handle("GET /guest/orders/{id}", page(s.handleGuestOrder()))
 	// The stream reads its visitor itself, on a short-lived goroutine (see handleOrderEvents).
 	mux.Handle("GET /orders/events", s.handleOrderEvents())
 

@@ -56,9 +56,11 @@ type Deps struct {
 	// Intents creates PaymentIntents, for paying on the shop's own page; PaymentUI says which
 	// ways to pay the shop offers (UICheckout, UIElements or UIBoth; empty: Checkout only), and
 	// StripeJS is the script the payment page loads (https://js.stripe.com/v3/ with Stripe).
-	Intents   IntentGateway
-	PaymentUI string
-	StripeJS  string
+	Intents    IntentGateway
+	PaymentUI  string
+	StripeJS   string
+	GuestLinks *GuestLinks // signs guests' order links; nil: a random key for this process
+	MailQueued func()      // called after a request queues mail, to send it now; may be nil
 }
 
 type server struct {
@@ -82,6 +84,9 @@ func NewServer(d Deps) http.Handler {
 func newServer(d Deps) (*server, http.Handler) {
 	if d.Broker == nil {
 		d.Broker = live.NewBroker[*store.Order](streamBuffer)
+	}
+	if d.GuestLinks == nil {
+		d.GuestLinks = NewGuestLinks(d.BaseURL)
 	}
 	if d.Done == nil {
 		d.Done = make(chan struct{})

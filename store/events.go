@@ -319,6 +319,10 @@ func (db *DB) transition(ctx context.Context, tx *writeTx, o Order, to Status, o
 	if err != nil {
 		return EventResult{}, fmt.Errorf("update order %d: %w", o.ID, err)
 	}
+	// Mail (store/outbox.go): the receipt or notice this status calls for, in this same transaction.
+	if err := db.queueOrderMail(ctx, tx, o, ch); err != nil {
+		return EventResult{}, err
+	}
 	if to == StatusPaid {
 		if err := removeBought(ctx, tx, o); err != nil {
 			return EventResult{}, err

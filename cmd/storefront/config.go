@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	netmail "net/mail"
 	"net/netip"
 	"net/url"
 	"os"
@@ -20,7 +21,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"storefront/mail"
 )
+
+// defaultMailFrom is the sender when MAIL_FROM is unset.
+const defaultMailFrom = "Storefront <shop@localhost>"
 
 // config is the validated configuration; see the table in README.md.
 type config struct {
@@ -41,6 +47,8 @@ type config struct {
 	trustedProxies []netip.Prefix
 	reconcileEvery time.Duration
 	paymentUI      string
+	smtp           *mail.SMTPConfig // nil: no SMTP server (the simulator's mailbox, or mail waits)
+	mailFrom       string
 }
 
 // simulated reports whether the checkout simulator stands in for Stripe.
@@ -145,6 +153,17 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		if u.Scheme != "https" && isLiveKey(c.stripeSecret) {
 			return c, errors.New("STRIPE_API_BASE is plain http with a live STRIPE_SECRET_KEY: the key would cross the network unencrypted; use https")
 		}
+	}
+	if raw := env("SMTP_URL", ""); raw != "" {
+		smtp, err := mail.ParseSMTPURL(raw)
+		if err != nil {
+			return c, fmt.Errorf("SMTP_URL %s", err)
+		}
+		c.smtp = &smtp
+	}
+	c.mailFrom = env("MAIL_FROM", defaultMailFrom)
+	if _, err := netmail.ParseAddress(c.mailFrom); err != nil {
+		return c, fmt.Errorf("MAIL_FROM %q must be an address such as %q", c.mailFrom, defaultMailFrom)
 	}
 	if c.stripeSecret != "" {
 		if !strings.HasPrefix(c.stripeSecret, "sk_") && !strings.HasPrefix(c.stripeSecret, "rk_") {

@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"storefront/handlers"
+	"storefront/mail"
 	"storefront/payments"
 	"storefront/payments/simulator"
 	"storefront/store"
@@ -61,12 +62,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer cancel()
 	gatewayCfg := payments.Config{SecretKey: cfg.stripeSecret, PublishableKey: cfg.stripePublic, APIBase: cfg.apiBase, MaxRetries: 2}
 	webhookSecrets := cfg.webhookSecret
+	sender, mailbox := mailSender(cfg, logger)
 	var simDone chan error // nil without the simulator: receiving from it waits for ever
 	if cfg.simulated() {
 		if len(webhookSecrets) == 0 {
 			webhookSecrets = []string{randomSecret("whsec_")}
 		}
-		sim, err := startSimulator(ctx, cfg, webhookURL, webhookSecrets[0], logger)
+		sim, err := startSimulator(ctx, cfg, webhookURL, webhookSecrets[0], logger, mailbox)
 		if err != nil {
 			return err
 		}
@@ -87,6 +89,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cookies.Options = &sessions.Options{Path: "/", MaxAge: 30 * 24 * 3600, HttpOnly: true,
 		Secure: baseURL.Scheme == "https", SameSite: http.SameSiteLaxMode}
 
+	links := handlers.NewGuestLinks(baseURL, authKeys(keyPairs)...)
+	worker := startMailWorker(ctx, db, sender, mail.Renderer{From: cfg.mailFrom, BaseURL: baseURL,
+		GuestOrderURL: func(id int64) string { return links.OrderURL(id, mail.GuestLinkLifetime) }}, logger)
+	defer worker.stop() // before the database closes
+
 	done := make(chan struct{})
 	gateway := payments.NewGateway(gatewayCfg)
 	handler := handlers.NewServer(handlers.Deps{
@@ -105,6 +112,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Done:           done,
 		MaxStreams:     cfg.maxStreams,
 		TrustedProxies: cfg.trustedProxies,
+		GuestLinks:     links,
+		MailQueued:     worker.kick,
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -177,7 +186,7 @@ type runningSimulator struct {
 
 // startSimulator starts the checkout simulator on its loopback port, delivering webhooks to
 // webhookURL signed with secret, until ctx ends.
-func startSimulator(ctx context.Context, cfg config, webhookURL, secret string, logger *slog.Logger) (runningSimulator, error) {
+func startSimulator(ctx context.Context, cfg config, webhookURL, secret string, logger *slog.Logger, mailbox *mail.Mailbox) (runningSimulator, error) {
 	sim, err := simulator.New(simulator.Config{
 		Addr:          cfg.simulatorAddr,
 		DBPath:        filepath.Join(filepath.Dir(cfg.dbPath), "simulator.db"),
@@ -190,6 +199,12 @@ func startSimulator(ctx context.Context, cfg config, webhookURL, secret string, 
 	})
 	if err != nil {
 		return runningSimulator{}, fmt.Errorf("checkout simulator: %w", err)
+	}
+	if mailbox != nil {
+		h := mailbox.Handler()
+		sim.Handle("/mail", h)
+		sim.Handle("/mail/", h)
+		logger.Info("mail goes to the simulator's mailbox (set SMTP_URL to send it)", "mailbox", sim.URL()+"/mail")
 	}
 	done := make(chan error, 1)
 	go func() { done <- sim.Run(ctx) }()

@@ -174,6 +174,8 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		{"BadReconcileEvery", map[string]string{"RECONCILE_EVERY": "hourly"}, "RECONCILE_EVERY"},
 		{"BadTrustedProxies", map[string]string{"TRUSTED_PROXIES": "localhost"}, "TRUSTED_PROXIES"},
 		{"EmptySessionKeyFile", map[string]string{"DB_PATH": emptyKeyDB}, "empty"},
+		{"BadSMTPURL", map[string]string{"SMTP_URL": "http://user:pw@mail.example.com"}, "SMTP_URL"},
+		{"BadMailFrom", map[string]string{"MAIL_FROM": "not an address"}, "MAIL_FROM"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
