@@ -67,6 +67,9 @@ func changeOf(ev stripe.Event, payload []byte) (store.Change, error) {
 		settle(store.StatusFailed, nil)
 	case stripe.EventTypeCheckoutSessionExpired:
 		settle(store.StatusExpired, nil)
+	case stripe.EventTypeChargeDisputeCreated:
+		ch.Order.OrderID = 0 // a dispute's metadata is not the shop's
+		ch.Effect = store.EffectDispute
 	case stripe.EventTypeChargeRefunded:
 		ch.Order.OrderID = 0 // a charge's metadata is not the shop's
 		ch.Effect = store.EffectRefund

@@ -49,9 +49,10 @@ type Effect string
 
 // The effects.
 const (
-	EffectRecord Effect = ""       // nothing to apply: the event is kept for the record
-	EffectSettle Effect = "settle" // move the order to Change.To
-	EffectRefund Effect = "refund" // the payment was refunded, in part or in full
+	EffectRecord  Effect = ""        // nothing to apply: the event is kept for the record
+	EffectSettle  Effect = "settle"  // move the order to Change.To
+	EffectRefund  Effect = "refund"  // the payment was refunded, in part or in full
+	EffectDispute Effect = "dispute" // the customer disputed the payment: a paid order needs review
 )
 
 // Payment is a confirmation's view of what was paid, to be matched against the order.
