@@ -32,6 +32,7 @@ func (s *server) publishOrder(o store.Order) {
 	if o.CheckoutSessionID != "" {
 		s.Broker.Publish(sessionTopic(o.CheckoutSessionID), p)
 	}
+	s.Broker.Publish(adminTopic, p) // the console's order list
 }
 
 func userTopic(id int64) string          { return "user:" + strconv.FormatInt(id, 10) }
@@ -106,6 +107,8 @@ func (s *server) openStream(w http.ResponseWriter, r *http.Request) *orderStream
 			s.writeJSON(w, r, http.StatusNotFound, map[string]string{"error": "no such checkout"})
 			return nil
 		}
+	} else if r.URL.Path == adminStreamPath {
+		st = s.adminStream(r) // the route lets only admins in
 	} else {
 		if v.user == nil {
 			refuseStream(w)

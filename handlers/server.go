@@ -47,6 +47,9 @@ type Deps struct {
 	// TrustedProxies are the shop's own reverse proxies: requests from them are limited by
 	// the client address in X-Forwarded-For instead.
 	TrustedProxies []netip.Prefix
+	// AdminEmail, in simulator mode only, names the account that becomes an admin when it
+	// first opens the console (see isAdmin).
+	AdminEmail string
 }
 
 type server struct {
