@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -418,5 +419,51 @@ func TestAdminEventLog(t *testing.T) {
 	}
 	if audit := admin.get("/admin/audit"); !strings.Contains(audit.body, "event.reapply") {
 		t.Error("the audit log does not show the re-apply")
+	}
+}
+
+func TestAdminEmailInSimulatorMode(t *testing.T) {
+	t.Parallel()
+	for _, simulated := range []bool{true, false} {
+		shop := newTestShop(t, func(d *Deps) { d.Simulated, d.AdminEmail = simulated, "owner@example.com" })
+		owner := shop.client()
+		owner.signup("Owner@Example.com")
+		someone := shop.client()
+		someone.signup("someone@example.com")
+		want := http.StatusNotFound
+		if simulated {
+			want = http.StatusOK
+		}
+		if res := owner.get("/admin/orders"); res.StatusCode != want {
+			t.Errorf("simulated %t: ADMIN_EMAIL's account got %d, want %d", simulated, res.StatusCode, want)
+		}
+		if res := someone.get("/admin/orders"); res.StatusCode != http.StatusNotFound {
+			t.Errorf("simulated %t: another account got %d, want 404", simulated, res.StatusCode)
+		}
+	}
+}
+
+// TestAdminPagesKeepThePolicy: the console's pages, like the shop's, carry no inline code or
+// style, which the Content-Security-Policy would block.
+func TestAdminPagesKeepThePolicy(t *testing.T) {
+	t.Parallel()
+	shop := newTestShop(t)
+	admin := shop.admin("boss@example.com")
+	_, _, o := whShopper(t, shop, "shopper@example.com")
+	shop.sendEvent("evt_paid", "checkout.session.completed", sessionObject(o, "paid"))
+	banned := regexp.MustCompile(`(?i)\sstyle\s*=|<style\b|hx-on|javascript:|\son[a-z]+\s*=|<script\b[^>]*>[^<]`)
+	for _, path := range []string{"/admin/orders", fmt.Sprintf("/admin/orders/%d", o.ID), "/admin/products", "/admin/products/new",
+		"/admin/products/1", "/admin/events", "/admin/audit"} {
+		res := admin.get(path)
+		if res.StatusCode != http.StatusOK {
+			t.Errorf("%s: status %d", path, res.StatusCode)
+			continue
+		}
+		if m := banned.FindString(res.body); m != "" {
+			t.Errorf("%s: inline code or style %q", path, m)
+		}
+		if res.Header.Get("Content-Security-Policy") == "" || res.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: CSP %q, Cache-Control %q", path, res.Header.Get("Content-Security-Policy"), res.Header.Get("Cache-Control"))
+		}
 	}
 }
