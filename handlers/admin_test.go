@@ -38,7 +38,6 @@ var adminRequests = []struct {
 }
 
 func TestAdminHiddenFromOthers(t *testing.T) {
-	t.Parallel()
 	shop := newTestShop(t)
 	buyer := shop.client()
 	buyer.signup("buyer@example.com")
@@ -86,7 +85,6 @@ func TestAdminHiddenFromOthers(t *testing.T) {
 }
 
 func TestAdminCrossSiteRefused(t *testing.T) {
-	t.Parallel()
 	shop := newTestShop(t)
 	admin := shop.admin("boss@example.com")
 	for _, rq := range adminRequests {
@@ -108,7 +106,6 @@ func TestAdminCrossSiteRefused(t *testing.T) {
 }
 
 func TestAdminProducts(t *testing.T) {
-	t.Parallel()
 	shop := newTestShop(t)
 	admin := shop.admin("boss@example.com")
 	anon := shop.client()
@@ -235,7 +232,6 @@ func TestAdminProducts(t *testing.T) {
 // paid in the console (live), a partial refund is asked, Stripe confirms a full one, and the
 // shopper sees the order refunded.
 func TestAdminPath(t *testing.T) {
-	t.Parallel()
 	shop := newTestShop(t)
 	admin := shop.admin("boss@example.com")
 	if res := admin.postMultipart("/admin/products", productFormValues("Linen Apron", "linen-apron", "34.50", "10"), nil); res.StatusCode != http.StatusSeeOther {
@@ -323,7 +319,6 @@ func TestAdminPath(t *testing.T) {
 }
 
 func TestAdminRefundRefusedByProvider(t *testing.T) {
-	t.Parallel()
 	shop := newTestShop(t)
 	admin := shop.admin("boss@example.com")
 	_, _, o := whShopper(t, shop, "shopper@example.com")
@@ -341,7 +336,6 @@ func TestAdminRefundRefusedByProvider(t *testing.T) {
 }
 
 func TestAdminReviewQueue(t *testing.T) {
-	t.Parallel()
 	shop := newTestShop(t)
 	admin := shop.admin("boss@example.com")
 	_, _, o := whShopper(t, shop, "shopper@example.com")
@@ -382,7 +376,6 @@ func TestAdminReviewQueue(t *testing.T) {
 }
 
 func TestAdminEventLog(t *testing.T) {
-	t.Parallel()
 	shop := newTestShop(t)
 	admin := shop.admin("boss@example.com")
 	_, _, o := whShopper(t, shop, "shopper@example.com")
@@ -423,7 +416,6 @@ func TestAdminEventLog(t *testing.T) {
 }
 
 func TestAdminEmailInSimulatorMode(t *testing.T) {
-	t.Parallel()
 	for _, simulated := range []bool{true, false} {
 		shop := newTestShop(t, func(d *Deps) { d.Simulated, d.AdminEmail = simulated, "owner@example.com" })
 		owner := shop.client()
@@ -446,7 +438,6 @@ func TestAdminEmailInSimulatorMode(t *testing.T) {
 // TestAdminPagesKeepThePolicy: the console's pages, like the shop's, carry no inline code or
 // style, which the Content-Security-Policy would block.
 func TestAdminPagesKeepThePolicy(t *testing.T) {
-	t.Parallel()
 	shop := newTestShop(t)
 	admin := shop.admin("boss@example.com")
 	_, _, o := whShopper(t, shop, "shopper@example.com")
