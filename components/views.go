@@ -15,6 +15,7 @@ type Page struct {
 	UserEmail string // empty for anonymous visitors
 	CartCount int
 	Simulated bool
+	Admin     bool // may open the operator console: the nav links to it
 }
 
 // Product is a catalogue entry as shown to shoppers.
@@ -26,7 +27,18 @@ type Product struct {
 	Price       int64
 	Currency    string
 	Image       string // file name under assets/images/products
+	ImageURL    string // an uploaded image's address; overrides Image
+	Left        int64  // how many can still be bought; -1 for unlimited
 }
+
+// SoldOut reports whether none can be bought.
+func (p Product) SoldOut() bool { return p.Left == 0 }
+
+// lowStock is when a product's page and card start saying how many are left.
+const lowStock = 10
+
+// FewLeft reports whether so few are left that the shopper should know.
+func (p Product) FewLeft() bool { return p.Left > 0 && p.Left <= lowStock }
 
 // AddForm is the add-to-cart form of one product, with the outcome of the last submission.
 type AddForm struct {
@@ -34,6 +46,7 @@ type AddForm struct {
 	Quantity  string
 	Added     int    // quantity just added, shown as a confirmation
 	Error     string // why the last submission was refused
+	SoldOut   bool   // nothing left: the button is disabled
 }
 
 // CartLine is one line of the cart page.

@@ -60,7 +60,7 @@ func (s *server) handleProduct() http.HandlerFunc {
 			s.serverError(w, r, err)
 			return
 		}
-		form := components.AddForm{ProductID: p.ID, Quantity: "1"}
+		form := components.AddForm{ProductID: p.ID, Quantity: "1", SoldOut: p.Available() == 0}
 		s.render(w, r, http.StatusOK, components.ProductPage(s.page(r.Context(), s.visitorOf(r), p.Name), productView(p), form))
 	}
 }

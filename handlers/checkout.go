@@ -39,6 +39,11 @@ func (s *server) handleCreateCheckoutSession() http.HandlerFunc {
 			s.errorPage(w, r, http.StatusBadRequest, "Your cart is empty", "Your cart is empty: add something before checking out.")
 			return
 		}
+		var short *store.StockError // nothing was held and Stripe is not called
+		if errors.As(err, &short) {
+			s.errorPage(w, r, http.StatusConflict, "Not enough in stock", short.Error())
+			return
+		}
 		if err != nil {
 			s.serverError(w, r, err)
 			return

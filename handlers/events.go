@@ -36,6 +36,7 @@ func (s *server) publishOrder(o store.Order) {
 	if o.Kind == store.KindPaymentIntent && o.PaymentIntent != "" {
 		s.Broker.Publish(intentTopic(o.PaymentIntent), p)
 	}
+	s.Broker.Publish(adminTopic, p) // the console's order list
 }
 
 func userTopic(id int64) string          { return "user:" + strconv.FormatInt(id, 10) }
@@ -108,9 +109,12 @@ func (v streamView) render(o store.Order) templ.Component {
 // orderStream is one open event stream: what it watches, how it shows an order, and the
 // connection it writes to.
 type orderStream struct {
-	sub      *live.Subscription[*store.Order]
-	slot     *streamSlot
-	view     streamView
+	sub  *live.Subscription[*store.Order]
+	slot *streamSlot
+	view streamView
+	// render, when set, shows an order for this stream alone (the console's filtered list),
+	// instead of the view shared by every stream.
+	render   func(store.Order) templ.Component
 	snapshot func(context.Context) ([]store.Order, error)
 	ctx      context.Context
 	w        http.ResponseWriter
@@ -130,6 +134,8 @@ func (s *server) openStream(w http.ResponseWriter, r *http.Request) *orderStream
 			s.writeJSON(w, r, http.StatusNotFound, map[string]string{"error": "no such checkout"})
 			return nil
 		}
+	} else if r.URL.Path == adminStreamPath {
+		st = s.adminStream(r) // the route lets only admins in
 	} else {
 		if v.user == nil {
 			refuseStream(w)
@@ -224,7 +230,7 @@ func (st *orderStream) write(b []byte) error {
 func (s *server) send(st *orderStream, orders ...store.Order) error {
 	frame := buffers.Get().(*bytes.Buffer)
 	defer buffers.Put(frame)
-	if err := s.frame(st.ctx, frame, st.view, orders...); err != nil {
+	if err := s.frame(st.ctx, frame, st.renderer(), orders...); err != nil {
 		return err
 	}
 	return st.write(frame.Bytes())
@@ -233,8 +239,11 @@ func (s *server) send(st *orderStream, orders ...store.Order) error {
 // sendChange sends one published change. Its message is rendered once for all the streams of
 // the same view (thousands, for one shopper's many tabs), not once per stream.
 func (s *server) sendChange(st *orderStream, o *store.Order) error {
+	if st.render != nil {
+		return s.send(st, *o)
+	}
 	msg, err := s.rendered.message(o, st.view, func(buf *bytes.Buffer) error {
-		return s.frame(context.WithoutCancel(st.ctx), buf, st.view, *o)
+		return s.frame(context.WithoutCancel(st.ctx), buf, st.view.render, *o)
 	})
 	if err != nil {
 		return err
@@ -242,14 +251,22 @@ func (s *server) sendChange(st *orderStream, o *store.Order) error {
 	return st.write(msg)
 }
 
-// frame renders orders in view as one SSE message into buf. A paid order empties its cart, so
+// renderer is how this stream shows an order.
+func (st *orderStream) renderer() func(store.Order) templ.Component {
+	if st.render != nil {
+		return st.render
+	}
+	return st.view.render
+}
+
+// frame renders orders with render as one SSE message into buf. A paid order empties its cart, so
 // the message refreshes the page's cart badge too, from the order's own cart.
-func (s *server) frame(ctx context.Context, buf *bytes.Buffer, view streamView, orders ...store.Order) error {
+func (s *server) frame(ctx context.Context, buf *bytes.Buffer, render func(store.Order) templ.Component, orders ...store.Order) error {
 	msg := buffers.Get().(*bytes.Buffer)
 	msg.Reset()
 	defer buffers.Put(msg)
 	for _, o := range orders {
-		if err := view.render(o).Render(ctx, msg); err != nil {
+		if err := render(o).Render(ctx, msg); err != nil {
 			return err
 		}
 	}

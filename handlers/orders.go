@@ -66,12 +66,7 @@ func (s *server) handleOrders() http.HandlerFunc {
 				Orders []orderJSON `json:"orders"`
 			}{Orders: make([]orderJSON, 0, len(orders))}
 			for _, o := range orders {
-				j := orderJSON{ID: o.ID, Status: string(o.Status), AmountTotal: o.AmountTotal, Currency: o.Currency,
-					CheckoutSessionID: o.CheckoutSessionID, CreatedAt: o.CreatedAt.UTC(), Items: []orderItemJSON{}}
-				for _, it := range o.Items {
-					j.Items = append(j.Items, orderItemJSON{ProductID: it.ProductID, Name: it.Name, Quantity: it.Quantity, UnitAmount: it.UnitAmount})
-				}
-				out.Orders = append(out.Orders, j)
+				out.Orders = append(out.Orders, orderJSONOf(o))
 			}
 			s.writeJSON(w, r, http.StatusOK, out)
 			return
@@ -107,4 +102,14 @@ func (s *server) handleOrder() http.HandlerFunc {
 		w.Header().Set("Cache-Control", "no-store")
 		s.render(w, r, http.StatusOK, components.OrderPage(s.page(r.Context(), v, "Order #"+strconv.FormatInt(o.ID, 10)), orderView(o)))
 	}
+}
+
+// orderJSONOf is an order in the JSON shape clients read.
+func orderJSONOf(o store.Order) orderJSON {
+	j := orderJSON{ID: o.ID, Status: string(o.Status), AmountTotal: o.AmountTotal, Currency: o.Currency,
+		CheckoutSessionID: o.CheckoutSessionID, CreatedAt: o.CreatedAt.UTC(), Items: []orderItemJSON{}}
+	for _, it := range o.Items {
+		j.Items = append(j.Items, orderItemJSON{ProductID: it.ProductID, Name: it.Name, Quantity: it.Quantity, UnitAmount: it.UnitAmount})
+	}
+	return j
 }

@@ -48,6 +48,7 @@ func (s *server) page(ctx context.Context, v *visitor, title string) components.
 	p := components.Page{Title: title, Simulated: s.Simulated}
 	if v.user != nil {
 		p.UserEmail = v.user.Email
+		p.Admin = v.user.Admin || (s.Simulated && s.AdminEmail != "" && v.user.Email == s.AdminEmail)
 	}
 	if n, err := s.Store.CartCount(ctx, v.cartRef()); err == nil {
 		p.CartCount = n

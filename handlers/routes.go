@@ -43,5 +43,6 @@ func (s *server) routes(mux *http.ServeMux) {
 
 	mux.Handle("GET /healthz", s.handleHealth())
 	mux.Handle("GET /assets/", s.handleAssets())
+	s.adminRoutes(mux) // the operator console, in admin.go
 	mux.Handle("/", page(s.handleNotFound()))
 }

@@ -61,6 +61,9 @@ type Deps struct {
 	StripeJS   string
 	GuestLinks *GuestLinks // signs guests' order links; nil: a random key for this process
 	MailQueued func()      // called after a request queues mail, to send it now; may be nil
+	// AdminEmail, in simulator mode only, names the account that becomes an admin when it
+	// first opens the console (see isAdmin).
+	AdminEmail string
 }
 
 type server struct {

@@ -8,8 +8,12 @@ import (
 // Conversions from the store's records to the components' view models.
 
 func productView(p store.Product) components.Product {
-	return components.Product{ID: p.ID, Slug: p.Slug, Name: p.Name, Description: p.Description,
-		Price: p.Price, Currency: p.Currency, Image: p.Image}
+	view := components.Product{ID: p.ID, Slug: p.Slug, Name: p.Name, Description: p.Description,
+		Price: p.Price, Currency: p.Currency, Image: p.Image, Left: p.Available()}
+	if id := p.UploadedImage(); id != "" {
+		view.ImageURL = "/product-images/" + id
+	}
+	return view
 }
 
 func (s *server) cartView(c store.Cart, guest bool) components.Cart {

@@ -108,6 +108,9 @@ func changeOf(ev stripe.Event, payload []byte) (store.Change, error) {
 				ch.PaymentError = obj.LastPaymentError.Message
 			}
 		}
+	case stripe.EventTypeChargeDisputeCreated:
+		ch.Order.OrderID = 0 // a dispute's metadata is not the shop's
+		ch.Effect = store.EffectDispute
 	case stripe.EventTypeChargeRefunded:
 		ch.Order.OrderID = 0 // a charge's metadata is not the shop's
 		ch.Effect = store.EffectRefund

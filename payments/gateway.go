@@ -92,6 +92,10 @@ type CheckoutRequest struct {
 	CancelURL      string
 }
 
+// SessionLifetime is how long a Checkout Session stays open: Stripe's minimum (30 minutes),
+// with a minute's margin for clock drift, since the session holds the cart's stock.
+const SessionLifetime = 31 * time.Minute
+
 // CheckoutSession is what the shop keeps of a created session.
 type CheckoutSession struct {
 	ID        string
@@ -108,6 +112,8 @@ func (g *Gateway) CreateCheckoutSession(ctx context.Context, req CheckoutRequest
 	}
 	p.Context = ctx
 	p.SetIdempotencyKey(req.IdempotencyKey)
+	// Stock is held while the session is open: keep it open no longer than Stripe's minimum.
+	p.ExpiresAt = stripe.Int64(time.Now().Add(SessionLifetime).Unix())
 	p.AddMetadata("order_id", strconv.FormatInt(req.OrderID, 10))
 	if req.UserID != 0 {
 		p.ClientReferenceID = stripe.String(strconv.FormatInt(req.UserID, 10))
@@ -151,12 +157,42 @@ func (g *Gateway) ExpireCheckoutSession(ctx context.Context, id string) error {
 
 // Refund refunds a payment in full.
 func (g *Gateway) Refund(ctx context.Context, paymentIntent string) error {
-	p := &stripe.RefundParams{PaymentIntent: stripe.String(paymentIntent)}
+	return g.RefundPayment(ctx, RefundRequest{PaymentIntent: paymentIntent})
+}
+
+// RefundRequest asks for a refund of a payment: Amount in minor units, 0 for all that is left.
+// IdempotencyKey makes a retried request refund once.
+type RefundRequest struct {
+	PaymentIntent  string
+	Amount         int64
+	IdempotencyKey string
+}
+
+// RefundPayment asks the provider to refund a payment, in full or in part. The provider then
+// reports the refund with a charge.refunded event, which is what changes the order.
+func (g *Gateway) RefundPayment(ctx context.Context, req RefundRequest) error {
+	p := &stripe.RefundParams{PaymentIntent: stripe.String(req.PaymentIntent)}
 	p.Context = ctx
+	if req.Amount > 0 {
+		p.Amount = stripe.Int64(req.Amount)
+	}
+	if req.IdempotencyKey != "" {
+		p.SetIdempotencyKey(req.IdempotencyKey)
+	}
 	if _, err := g.refunds.New(p); err != nil {
-		return fmt.Errorf("refund %s: %w", paymentIntent, err)
+		return fmt.Errorf("refund %s: %w", req.PaymentIntent, err)
 	}
 	return nil
+}
+
+// ErrorMessage returns Stripe's own explanation of a refused call ("" for other errors),
+// which is written for the merchant and safe to show an admin.
+func ErrorMessage(err error) string {
+	var se *stripe.Error
+	if errors.As(err, &se) {
+		return se.Msg
+	}
+	return ""
 }
 
 // RequestID returns the Stripe request id carried by err, if any, for logs.

@@ -93,7 +93,8 @@ func loadCart(ctx context.Context, q querier, ref CartRef) (Cart, error) {
 	if err != nil {
 		return Cart{}, fmt.Errorf("get cart: %w", err)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT p.id, p.slug, p.name, p.description, p.price, p.currency, p.image, p.active, i.quantity
+	rows, err := q.QueryContext(ctx, `SELECT p.id, p.slug, p.name, p.description, p.price, p.currency, p.image, p.active,
+		p.stock, p.held, p.sold, p.version, i.quantity
 		FROM cart_items i JOIN products p ON p.id = i.product_id
 		WHERE i.cart_id = ? AND p.active ORDER BY i.added_at, p.id`, c.ID)
 	if err != nil {
@@ -102,8 +103,9 @@ func loadCart(ctx context.Context, q querier, ref CartRef) (Cart, error) {
 	defer rows.Close()
 	for rows.Next() {
 		var l CartLine
-		p := &l.Product
-		if err := rows.Scan(&p.ID, &p.Slug, &p.Name, &p.Description, &p.Price, &p.Currency, &p.Image, &p.Active, &l.Quantity); err != nil {
+		var err error
+		l.Product, err = scanProduct(func(dest ...any) error { return rows.Scan(append(dest, &l.Quantity)...) })
+		if err != nil {
 			return Cart{}, fmt.Errorf("get cart: %w", err)
 		}
 		c.Lines = append(c.Lines, l)

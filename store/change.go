@@ -51,9 +51,10 @@ type Effect string
 
 // The effects.
 const (
-	EffectRecord Effect = ""       // nothing to apply: the event is kept for the record
-	EffectSettle Effect = "settle" // move the order to Change.To
-	EffectRefund Effect = "refund" // the payment was refunded, in part or in full
+	EffectRecord  Effect = ""        // nothing to apply: the event is kept for the record
+	EffectSettle  Effect = "settle"  // move the order to Change.To
+	EffectRefund  Effect = "refund"  // the payment was refunded, in part or in full
+	EffectDispute Effect = "dispute" // the customer disputed the payment: a paid order needs review
 	// EffectPaymentError: an attempt to pay failed, but the order stays payable (the shopper
 	// may try again with the same payment); the error is kept to show them.
 	EffectPaymentError Effect = "payment_error"

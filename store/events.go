@@ -208,6 +208,8 @@ func (db *DB) apply(ctx context.Context, tx *writeTx, ch Change) (EventResult, e
 		return db.refund(ctx, tx, ch)
 	case EffectPaymentError:
 		return db.paymentError(ctx, tx, ch)
+	case EffectDispute:
+		return db.dispute(ctx, tx, ch)
 	}
 	return EventResult{}, fmt.Errorf("unknown effect %q", ch.Effect)
 }
@@ -281,10 +283,10 @@ func (db *DB) settle(ctx context.Context, tx *writeTx, ch Change) (EventResult, 
 // mismatch explains why a confirmation does not belong to the order, or returns "".
 func mismatch(o Order, p Payment) string {
 	if p.Amount != o.AmountTotal || p.Currency != o.Currency {
-		return fmt.Sprintf("paid %d %s, order amount %d %s", p.Amount, p.Currency, o.AmountTotal, o.Currency)
+		return fmt.Sprintf("amount mismatch: paid %d %s, order amount %d %s", p.Amount, p.Currency, o.AmountTotal, o.Currency)
 	}
 	if o.UserID != 0 && p.ClientReference != strconv.FormatInt(o.UserID, 10) {
-		return fmt.Sprintf("paid by client reference %q, order of user %d", p.ClientReference, o.UserID)
+		return fmt.Sprintf("customer mismatch: paid by client reference %q, order of user %d", p.ClientReference, o.UserID)
 	}
 	return ""
 }
@@ -296,6 +298,20 @@ func mismatch(o Order, p Payment) string {
 func (db *DB) transition(ctx context.Context, tx *writeTx, o Order, to Status, outcome Outcome, reason string, ch Change) (EventResult, error) {
 	if !o.Status.CanMoveTo(to) {
 		return EventResult{Outcome: OutcomeStale, Reason: fmt.Sprintf("order %d is %s, not moving to %s", o.ID, o.Status, to)}, nil
+	}
+	if to == StatusPaid && o.Disputed {
+		to, outcome, reason = StatusNeedsReview, OutcomeNeedsReview, ReasonDisputed
+	}
+	short, err := moveStock(ctx, tx, &o, to)
+	if err != nil {
+		return EventResult{}, err
+	}
+	if short != "" {
+		// The hold was released (the checkout expired) and someone else bought the stock since.
+		to, outcome, reason = StatusNeedsReview, OutcomeNeedsReview, ReasonOversold+": "+short
+	}
+	if to == StatusNeedsReview {
+		o.ReviewReason = reason
 	}
 	now := db.Now()
 	from := o.Status
@@ -313,9 +329,9 @@ func (db *DB) transition(ctx context.Context, tx *writeTx, o Order, to Status, o
 		paidAt = formatTime(now)
 	}
 	o.PaymentError = "" // an attempt's error is old news once the order has moved on
-	_, err := tx.ExecContext(ctx, `UPDATE orders SET status = ?, updated_at = ?, paid_at = coalesce(?, paid_at),
-		payment_intent = nullif(?, ''), customer_email = nullif(?, ''), payment_error = NULL WHERE id = ?`,
-		to, formatTime(now), paidAt, o.PaymentIntent, o.CustomerEmail, o.ID)
+	_, err = tx.ExecContext(ctx, `UPDATE orders SET status = ?, updated_at = ?, paid_at = coalesce(?, paid_at),
+		payment_intent = nullif(?, ''), customer_email = nullif(?, ''), review_reason = ?, payment_error = NULL WHERE id = ?`,
+		to, formatTime(now), paidAt, o.PaymentIntent, o.CustomerEmail, o.ReviewReason, o.ID)
 	if err != nil {
 		return EventResult{}, fmt.Errorf("update order %d: %w", o.ID, err)
 	}

@@ -75,7 +75,12 @@ type Order struct {
 	Kind                Kind
 	PaymentClientSecret string
 	PaymentError        string
-	Items               []OrderItem
+	// StockState is what the order does to stock (see stock.go); ReviewReason says why an
+	// order needs review; Disputed is set once the payment is disputed.
+	StockState   StockState
+	ReviewReason string
+	Disputed     bool
+	Items        []OrderItem
 }
 
 // Kind is how an order is paid.
@@ -104,7 +109,8 @@ func (o Order) IdempotencyKey() string {
 const orderColumns = `id, coalesce(user_id, 0), coalesce(cart_id, 0), status, amount_total, currency,
 	coalesce(checkout_session_id, ''), coalesce(checkout_url, ''), session_expires_at,
 	coalesce(payment_intent, ''), coalesce(customer_email, ''), created_at, updated_at, paid_at, amount_refunded, refunded_in_full,
-	kind, coalesce(payment_client_secret, ''), coalesce(payment_error, '')`
+	kind, coalesce(payment_client_secret, ''), coalesce(payment_error, ''),
+	stock_state, review_reason, disputed`
 
 func scanOrder(scan func(...any) error) (Order, error) {
 	var o Order
@@ -113,7 +119,8 @@ func scanOrder(scan func(...any) error) (Order, error) {
 	err := scan(&o.ID, &o.UserID, &o.CartID, &o.Status, &o.AmountTotal, &o.Currency,
 		&o.CheckoutSessionID, &o.CheckoutURL, &expires, &o.PaymentIntent, &o.CustomerEmail,
 		&created, &updated, &paid, &o.AmountRefunded, &o.RefundedInFull,
-		&o.Kind, &o.PaymentClientSecret, &o.PaymentError)
+		&o.Kind, &o.PaymentClientSecret, &o.PaymentError,
+		&o.StockState, &o.ReviewReason, &o.Disputed)
 	if err != nil {
 		return Order{}, err
 	}
@@ -125,9 +132,11 @@ func scanOrder(scan func(...any) error) (Order, error) {
 // ErrEmptyCart means there is nothing to check out.
 var ErrEmptyCart = invalid("Your cart is empty: add something before checking out.")
 
-// PrepareOrder turns the cart into a pending order with a snapshot of its lines, in one
-// transaction. If the same unchanged cart already has a pending order whose Checkout Session is
-// still open (or not created yet), that order is returned instead, with reused set.
+// PrepareOrder turns the cart into a pending order with a snapshot of its lines, holding their
+// stock, in one transaction. If the same unchanged cart already has a pending order whose
+// Checkout Session is still open (or not created yet), that order is returned instead, with
+// reused set. When a line asks for more than is free the answer is a *StockError and nothing
+// is written.
 func (db *DB) PrepareOrder(ctx context.Context, ref CartRef) (o Order, reused bool, err error) {
 	return db.PrepareOrderOfKind(ctx, ref, KindCheckout)
 }
@@ -154,22 +163,32 @@ func (db *DB) PrepareOrderOfKind(ctx context.Context, ref CartRef, kind Kind) (o
 			WHERE cart_id = ? AND status = 'pending' AND cart_fingerprint = ? AND kind = ?
 			  AND (checkout_session_id IS NULL OR session_expires_at > ?)
 			ORDER BY id DESC LIMIT 1`, cart.ID, fp, kind, openUntil).Scan)
-		if err == nil {
-			reused = true
-			o.Items, err = orderItems(ctx, tx, o.ID)
-			return err
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("find pending order: %w", err)
 		}
+		// Only the checkout this one reuses or replaces holds the cart's stock: holds of
+		// earlier checkouts of the cart (made before it changed) give way.
+		if err := releaseSuperseded(ctx, tx, cart.ID); err != nil {
+			return err
+		}
+		if err == nil {
+			reused = true
+			if o.Items, err = orderItems(ctx, tx, o.ID); err != nil {
+				return err
+			}
+			if err := holdStock(ctx, tx, o.Items); err != nil {
+				return err
+			}
+			return setStockState(ctx, tx, &o, StockHeld)
+		}
 		o = Order{UserID: ref.UserID, CartID: cart.ID, Status: StatusPending, AmountTotal: cart.Total(),
-			Currency: cart.Currency(), CreatedAt: now, UpdatedAt: now, Kind: kind}
+			Currency: cart.Currency(), CreatedAt: now, UpdatedAt: now, Kind: kind, StockState: StockHeld}
 		var userID any
 		if ref.UserID != 0 {
 			userID = ref.UserID
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO orders (user_id, cart_id, cart_fingerprint, status, amount_total,
-			currency, created_at, updated_at, kind) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
+			currency, created_at, updated_at, kind, stock_state) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, 'held')`,
 			userID, cart.ID, fp, o.AmountTotal, o.Currency, formatTime(now), formatTime(now), kind)
 		if err != nil {
 			return fmt.Errorf("create order: %w", err)
@@ -186,7 +205,7 @@ func (db *DB) PrepareOrderOfKind(ctx context.Context, ref CartRef, kind Kind) (o
 			}
 			o.Items = append(o.Items, item)
 		}
-		return nil
+		return holdStock(ctx, tx, o.Items)
 	})
 	return o, reused, err
 }
@@ -220,15 +239,23 @@ func (db *DB) AttachCheckoutSession(ctx context.Context, orderID int64, sessionI
 	})
 }
 
-// FailCheckout marks a pending order failed because its Checkout Session could not be created.
+// FailCheckout marks a pending order failed because its Checkout Session could not be created,
+// and releases its stock.
 func (db *DB) FailCheckout(ctx context.Context, orderID int64) error {
 	return db.inTx(ctx, func(tx *writeTx) error {
-		_, err := tx.ExecContext(ctx, "UPDATE orders SET status = 'failed', updated_at = ? WHERE id = ? AND status = 'pending' AND checkout_session_id IS NULL",
+		res, err := tx.ExecContext(ctx, "UPDATE orders SET status = 'failed', updated_at = ? WHERE id = ? AND status = 'pending' AND checkout_session_id IS NULL",
 			db.now(), orderID)
 		if err != nil {
 			return fmt.Errorf("fail checkout: %w", err)
 		}
-		return nil
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		o, err := db.orderWhere(ctx, tx, "id = ?", orderID)
+		if err != nil {
+			return err
+		}
+		return releaseStock(ctx, tx, &o)
 	})
 }
 

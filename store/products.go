@@ -16,15 +16,35 @@ type Product struct {
 	Description string
 	Price       int64
 	Currency    string
-	Image       string
+	Image       string // a file under assets/images/products, or "upload:<sha256>" (see ProductImage)
 	Active      bool
+	// Stock is how many the shop has in all, nil for unlimited. Held is what open checkouts
+	// hold, Sold what paid orders took (both counted for every product).
+	Stock *int64
+	Held  int64
+	Sold  int64
+	// Version moves with every saved edit (see UpdateProduct).
+	Version int64
 }
 
-const productColumns = "id, slug, name, description, price, currency, image, active"
+// Available is how many can still be bought, or -1 for unlimited stock.
+func (p Product) Available() int64 {
+	if p.Stock == nil {
+		return -1
+	}
+	return max(*p.Stock-p.Held-p.Sold, 0)
+}
+
+const productColumns = "id, slug, name, description, price, currency, image, active, stock, held, sold, version"
 
 func scanProduct(scan func(...any) error) (Product, error) {
 	var p Product
-	err := scan(&p.ID, &p.Slug, &p.Name, &p.Description, &p.Price, &p.Currency, &p.Image, &p.Active)
+	var stock sql.NullInt64
+	err := scan(&p.ID, &p.Slug, &p.Name, &p.Description, &p.Price, &p.Currency, &p.Image, &p.Active,
+		&stock, &p.Held, &p.Sold, &p.Version)
+	if stock.Valid {
+		p.Stock = &stock.Int64
+	}
 	return p, err
 }
 
@@ -70,7 +90,12 @@ func (db *DB) Catalogue(ctx context.Context) ([]Product, int64, error) {
 }
 
 func (db *DB) readProducts(ctx context.Context) ([]Product, error) {
-	rows, err := db.readStmts.QueryContext(ctx, "SELECT "+productColumns+" FROM products WHERE active ORDER BY id")
+	return db.listProducts(ctx, "WHERE active")
+}
+
+// listProducts lists the products a condition (such as "WHERE active", or "" for all) selects, by id.
+func (db *DB) listProducts(ctx context.Context, where string) ([]Product, error) {
+	rows, err := db.readStmts.QueryContext(ctx, "SELECT "+productColumns+" FROM products "+where+" ORDER BY id")
 	if err != nil {
 		return nil, fmt.Errorf("list products: %w", err)
 	}

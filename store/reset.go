@@ -83,7 +83,7 @@ func (db *DB) ResetPassword(ctx context.Context, token, passwordHash string) (Us
 			passwordHash, userID); err != nil {
 			return err
 		}
-		u, err = db.scanUser(tx.QueryRowContext(ctx, "SELECT id, email, password_hash, session_version, created_at FROM users WHERE id = ?", userID))
+		u, err = db.scanUser(tx.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", userID))
 		return err
 	})
 	if errors.Is(err, ErrResetToken) {

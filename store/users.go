@@ -16,6 +16,7 @@ type User struct {
 	PasswordHash   string
 	SessionVersion int64
 	CreatedAt      time.Time
+	Admin          bool // may use the operator console (see SetAdmin)
 }
 
 // CreateUser adds an account; a taken email gives ErrConflict.
@@ -43,19 +44,21 @@ func (db *DB) CreateUser(ctx context.Context, email, passwordHash string) (User,
 // UserByEmail finds an account by its (normalised) email.
 func (db *DB) UserByEmail(ctx context.Context, email string) (User, error) {
 	return db.scanUser(db.readStmts.QueryRowContext(ctx,
-		"SELECT id, email, password_hash, session_version, created_at FROM users WHERE email = ?", email))
+		"SELECT "+userColumns+" FROM users WHERE email = ?", email))
 }
 
 // UserByID finds an account by id.
 func (db *DB) UserByID(ctx context.Context, id int64) (User, error) {
 	return db.scanUser(db.readStmts.QueryRowContext(ctx,
-		"SELECT id, email, password_hash, session_version, created_at FROM users WHERE id = ?", id))
+		"SELECT "+userColumns+" FROM users WHERE id = ?", id))
 }
+
+const userColumns = "id, email, password_hash, session_version, created_at, admin"
 
 func (db *DB) scanUser(row *sql.Row) (User, error) {
 	var u User
 	var created string
-	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.SessionVersion, &created)
+	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.SessionVersion, &created, &u.Admin)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
 	}

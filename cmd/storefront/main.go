@@ -13,14 +13,17 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var err error
-	switch {
-	case len(os.Args) > 1 && os.Args[1] == "reconcile":
-		err = reconcileCommand(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr)
-	default:
-		err = run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	command := run // serve the shop
+	args := os.Args[1:]
+	if len(args) > 0 {
+		switch args[0] {
+		case "admin":
+			command, args = runAdmin, args[1:]
+		case "reconcile":
+			command, args = reconcileCommand, args[1:]
+		}
 	}
-	if err != nil {
+	if err := command(ctx, args, os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintf(os.Stderr, "storefront: %v\n", err)
 		os.Exit(1)
 	}
