@@ -90,6 +90,9 @@ func (s *server) handleCreateCheckoutSession() http.HandlerFunc {
 			return
 		}
 		s.Logger.Info("checkout started", "order_id", o.ID, "session_id", cs.ID)
+		// The order shows on the shopper's open orders page from now, awaiting payment.
+		o.CheckoutSessionID, o.CheckoutURL, o.SessionExpiresAt = cs.ID, cs.URL, cs.ExpiresAt
+		s.publishOrder(o)
 		s.checkoutStarted(w, r, cs.ID, cs.URL)
 	}
 }
