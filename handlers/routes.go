@@ -28,6 +28,8 @@ func (s *server) routes(mux *http.ServeMux) {
 
 	mux.Handle("GET /orders", page(s.handleOrders()))
 	mux.Handle("GET /orders/{id}", page(s.handleOrder()))
+	mux.Handle("POST /orders/{id}/pay", page(s.handlePayOrder()))
+	mux.Handle("POST /orders/{id}/cancel", page(s.handleCancelOrder()))
 	// The stream reads its visitor itself, on a short-lived goroutine (see handleOrderEvents).
 	mux.Handle("GET /orders/events", s.handleOrderEvents())
 
