@@ -14,6 +14,9 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /login", page(s.handleLoginForm()))
 	mux.Handle("POST /login", page(s.handleLogin()))
 	mux.Handle("POST /logout", page(s.handleLogout()))
+	mux.Handle("GET /account", page(s.handleAccount()))
+	mux.Handle("POST /account/password", page(s.handleChangePassword()))
+	mux.Handle("POST /account/delete", page(s.handleDeleteAccount()))
 
 	mux.Handle("GET /cart", page(s.handleCart()))
 	mux.Handle("GET /cart/badge", page(s.handleCartBadge()))
