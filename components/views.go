@@ -3,6 +3,7 @@ package components
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -11,11 +12,23 @@ import (
 // Page is what every full page needs for its layout: the title, who is logged in, the cart
 // badge, and whether payments are simulated.
 type Page struct {
-	Title     string
-	UserEmail string // empty for anonymous visitors
-	CartCount int
-	Simulated bool
-	Admin     bool // may open the operator console: the nav links to it
+	Title       string
+	Description string // the meta description; empty: the shop's own
+	UserEmail   string // empty for anonymous visitors
+	CartCount   int
+	Simulated   bool
+	Flash       string // a one-time confirmation, such as "You are logged in."
+	Admin       bool   // may open the operator console: the nav links to it
+}
+
+// defaultDescription is the meta description of pages that have none of their own.
+const defaultDescription = "Storefront: small-batch everyday goods (bags, mugs, notebooks, knitwear) with free returns within 30 days."
+
+func (p Page) description() string {
+	if p.Description != "" {
+		return p.Description
+	}
+	return defaultDescription
 }
 
 // Product is a catalogue entry as shown to shoppers.
@@ -76,6 +89,7 @@ type AuthForm struct {
 	EmailError    string
 	PasswordError string
 	Error         string // a message about the whole form
+	AccountExists bool   // sign-up with an email that has an account: offer to log in
 }
 
 // OrderItem is a bought line, priced as it was at checkout.
@@ -92,11 +106,15 @@ type Order struct {
 	Total     int64
 	Currency  string
 	CreatedAt time.Time
+	UpdatedAt time.Time // for an expired order, when it expired
 	PaidAt    time.Time
+	PayBy     time.Time // for a pending order, when its checkout closes (zero: unknown)
 	Email     string
 	SessionID string
 	Items     []OrderItem
 }
+
+func orderPath(o Order) string { return "/orders/" + itoa(o.ID) }
 
 // Money formats an amount in minor units, e.g. Money(2400, "usd") is "$24.00".
 func Money(amount int64, currency string) string {
@@ -146,3 +164,15 @@ func dateTime(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func lineTotal(it OrderItem) int64 { return it.UnitAmount * int64(it.Quantity) }
+
+// loginInstead is the login page for the email a sign-up found taken, keeping where to go next.
+func loginInstead(f AuthForm) string {
+	q := url.Values{}
+	if f.Next != "" {
+		q.Set("next", f.Next)
+	}
+	if len(q) == 0 {
+		return "/login"
+	}
+	return "/login?" + q.Encode()
+}

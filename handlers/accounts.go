@@ -65,7 +65,7 @@ func (s *server) handleSignup() http.HandlerFunc {
 		}
 		u, err := s.Store.CreateUser(r.Context(), email, string(hash))
 		if errors.Is(err, store.ErrConflict) {
-			f.EmailError = "An account with this email already exists. Log in instead?"
+			f.EmailError, f.AccountExists = "An account with this email already exists.", true
 			s.renderAuth(w, r, http.StatusConflict, "signup", f)
 			return
 		}
@@ -78,6 +78,7 @@ func (s *server) handleSignup() http.HandlerFunc {
 			return
 		}
 		s.Logger.Info("account created", "user_id", u.ID)
+		s.setFlash(w, r, v, "Welcome! Your account is ready and you are logged in.")
 		redirect(w, r, localPath(f.Next))
 	}
 }
@@ -143,6 +144,7 @@ func (s *server) handleLogin() http.HandlerFunc {
 			s.serverError(w, r, err)
 			return
 		}
+		s.setFlash(w, r, v, "You are logged in as "+u.Email+".")
 		redirect(w, r, localPath(f.Next))
 	}
 }
@@ -182,6 +184,7 @@ func (s *server) handleLogout() http.HandlerFunc {
 			s.serverError(w, r, err)
 			return
 		}
+		s.setFlash(w, r, v, "You are logged out. See you soon!")
 		redirect(w, r, "/")
 	}
 }

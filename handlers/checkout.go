@@ -53,19 +53,7 @@ func (s *server) handleCreateCheckoutSession() http.HandlerFunc {
 			s.checkoutStarted(w, r, o.CheckoutSessionID, o.CheckoutURL)
 			return
 		}
-		req := payments.CheckoutRequest{
-			OrderID:        o.ID,
-			IdempotencyKey: o.IdempotencyKey(),
-			Currency:       o.Currency,
-			SuccessURL:     s.BaseURL.JoinPath("/success/").String() + "?session_id={CHECKOUT_SESSION_ID}",
-			CancelURL:      s.BaseURL.JoinPath("/cancelled/").String(),
-		}
-		if v.user != nil {
-			req.UserID, req.CustomerEmail = v.user.ID, v.user.Email
-		}
-		for _, it := range o.Items {
-			req.Items = append(req.Items, payments.LineItem{Name: it.Name, UnitAmount: it.UnitAmount, Quantity: int64(it.Quantity)})
-		}
+		req := s.checkoutRequest(o, v, o.IdempotencyKey())
 		s.limiter.add("checkout:"+clientAddr(r), checkoutWindow)
 		cs, err := s.Payments.CreateCheckoutSession(ctx, req)
 		if err != nil {
@@ -95,8 +83,29 @@ func (s *server) handleCreateCheckoutSession() http.HandlerFunc {
 			return
 		}
 		s.Logger.Info("checkout started", "order_id", o.ID, "session_id", cs.ID)
+		// The order shows on the shopper's open orders page from now, awaiting payment.
+		o.CheckoutSessionID, o.CheckoutURL, o.SessionExpiresAt = cs.ID, cs.URL, cs.ExpiresAt
+		s.publishOrder(o)
 		s.checkoutStarted(w, r, cs.ID, cs.URL)
 	}
+}
+
+// checkoutRequest is the Checkout Session to create for an order, with the given idempotency key.
+func (s *server) checkoutRequest(o store.Order, v *visitor, idempotencyKey string) payments.CheckoutRequest {
+	req := payments.CheckoutRequest{
+		OrderID:        o.ID,
+		IdempotencyKey: idempotencyKey,
+		Currency:       o.Currency,
+		SuccessURL:     s.BaseURL.JoinPath("/success/").String() + "?session_id={CHECKOUT_SESSION_ID}",
+		CancelURL:      s.BaseURL.JoinPath("/cancelled/").String(),
+	}
+	if v.user != nil {
+		req.UserID, req.CustomerEmail = v.user.ID, v.user.Email
+	}
+	for _, it := range o.Items {
+		req.Items = append(req.Items, payments.LineItem{Name: it.Name, UnitAmount: it.UnitAmount, Quantity: int64(it.Quantity)})
+	}
+	return req
 }
 
 // checkoutStarted answers in the shape the client asked for: JSON, an htmx redirect, or a 303.

@@ -45,7 +45,7 @@ func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 
 // page builds the layout's view of the current visitor.
 func (s *server) page(ctx context.Context, v *visitor, title string) components.Page {
-	p := components.Page{Title: title, Simulated: s.Simulated}
+	p := components.Page{Title: title, Simulated: s.Simulated, Flash: v.flash}
 	if v.user != nil {
 		p.UserEmail = v.user.Email
 		p.Admin = v.user.Admin || (s.Simulated && s.AdminEmail != "" && v.user.Email == s.AdminEmail)

@@ -18,6 +18,9 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /password/forgot", page(s.handleEmailRequest(s.forgotPassword())))
 	mux.Handle("GET /password/reset", page(s.handleResetPasswordForm()))
 	mux.Handle("POST /password/reset", page(s.handleResetPassword()))
+	mux.Handle("GET /account", page(s.handleAccount()))
+	mux.Handle("POST /account/password", page(s.handleChangePassword()))
+	mux.Handle("POST /account/delete", page(s.handleDeleteAccount()))
 
 	mux.Handle("GET /cart", page(s.handleCart()))
 	mux.Handle("GET /cart/badge", page(s.handleCartBadge()))
@@ -38,6 +41,8 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /orders/lookup", page(s.handleEmailRequestForm(s.orderLookup())))
 	mux.Handle("POST /orders/lookup", page(s.handleEmailRequest(s.orderLookup())))
 	mux.Handle("GET /guest/orders/{id}", page(s.handleGuestOrder()))
+	mux.Handle("POST /orders/{id}/pay", page(s.handlePayOrder()))
+	mux.Handle("POST /orders/{id}/cancel", page(s.handleCancelOrder()))
 	// The stream reads its visitor itself, on a short-lived goroutine (see handleOrderEvents).
 	mux.Handle("GET /orders/events", s.handleOrderEvents())
 

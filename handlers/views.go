@@ -27,7 +27,10 @@ func (s *server) cartView(c store.Cart, guest bool) components.Cart {
 
 func orderView(o store.Order) components.Order {
 	view := components.Order{ID: o.ID, Status: string(o.Status), Total: o.AmountTotal, Currency: o.Currency,
-		CreatedAt: o.CreatedAt, PaidAt: o.PaidAt, Email: o.CustomerEmail, SessionID: o.CheckoutSessionID}
+		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt, PaidAt: o.PaidAt, Email: o.CustomerEmail, SessionID: o.CheckoutSessionID}
+	if o.Status == store.StatusPending {
+		view.PayBy = o.SessionExpiresAt
+	}
 	for _, it := range o.Items {
 		view.Items = append(view.Items, components.OrderItem{Name: it.Name, Quantity: it.Quantity, UnitAmount: it.UnitAmount})
 	}

@@ -30,6 +30,7 @@ type visitor struct {
 	user      *store.User
 	cartToken string
 	session   *sessions.Session
+	flash     string // a one-time confirmation to show on this page
 }
 
 func (v *visitor) cartRef() store.CartRef {
@@ -46,6 +47,7 @@ type visitorKey struct{}
 func (s *server) withVisitor(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := s.loadVisitor(r)
+		s.takeFlash(w, r, v)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), visitorKey{}, v)))
 	})
 }

@@ -79,3 +79,40 @@ func (db *DB) EndSessions(ctx context.Context, userID int64) error {
 		return nil
 	})
 }
+
+// SetPassword replaces a user's password hash and ends every session issued so far; it returns
+// the user as it is after, so the caller can start a fresh session for the one who changed it.
+func (db *DB) SetPassword(ctx context.Context, userID int64, passwordHash string) (User, error) {
+	err := db.inTx(ctx, func(tx *writeTx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = ?, session_version = session_version + 1 WHERE id = ?", passwordHash, userID)
+		if err != nil {
+			return fmt.Errorf("set password: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return db.UserByID(ctx, userID)
+}
+
+// DeleteUser deletes an account and its cart. Its orders stay, as a shop's accounting
+// records must, but no longer name the person: no user, no receipt address.
+func (db *DB) DeleteUser(ctx context.Context, userID int64) error {
+	return db.inTx(ctx, func(tx *writeTx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE orders SET user_id = NULL, customer_email = NULL WHERE user_id = ?", userID); err != nil {
+			return fmt.Errorf("anonymise orders: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM carts WHERE user_id = ?", userID); err != nil {
+			return fmt.Errorf("delete cart: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, "DELETE FROM users WHERE id = ?", userID)
+		if err != nil {
+			return fmt.Errorf("delete user: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+}
