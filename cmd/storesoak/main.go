@@ -97,6 +97,7 @@ func soak(ctx context.Context, d time.Duration, maxRSS uint64) error {
 	began := time.Now()
 	var health []time.Duration
 	var healthFailures, ownerOK, ownerRefused int
+	var ownerCodes []int
 	var rssSamples []uint64
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
@@ -121,10 +122,11 @@ func soak(ctx context.Context, d time.Duration, maxRSS uint64) error {
 		}
 		if i%40 == 0 { // every ten seconds the owner logs in, from an address that never guessed
 			c := newClient("127.9.9." + strconv.Itoa(10+i/40%200))
-			if c.post(base+"/login", url.Values{"email": {"owner@example.com"}, "password": {"owner's long password"}}) == http.StatusSeeOther {
+			if code := c.post(base+"/login", url.Values{"email": {"owner@example.com"}, "password": {"owner's long password"}}); code == http.StatusSeeOther {
 				ownerOK++
 			} else {
 				ownerRefused++
+				ownerCodes = append(ownerCodes, code)
 			}
 		}
 		if i%240 == 0 {
@@ -138,7 +140,10 @@ func soak(ctx context.Context, d time.Duration, maxRSS uint64) error {
 	fmt.Print(tally.String())
 	fmt.Printf("\n/healthz every 250 ms: %d checks, p50 %v, p99 %v, max %v, %d failed\n", len(health),
 		pct(health, 50), pct(health, 99), health[len(health)-1].Round(time.Microsecond), healthFailures)
-	fmt.Printf("owner logins from fresh addresses: %d ok, %d refused\n", ownerOK, ownerRefused)
+	fmt.Printf("owner logins from fresh addresses: %d ok, %d refused %v\n", ownerOK, ownerRefused, ownerCodes)
+	if l, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Printf("load average at the end: %s", l)
+	}
 	fmt.Printf("server RSS: start %s, max %s, end %s\n", mib(first(rssSamples)), mib(slices.Max(rssSamples)), mib(last(rssSamples)))
 	var problems []string
 	if healthFailures > 0 {
