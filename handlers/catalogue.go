@@ -28,6 +28,10 @@ func (s *server) handleCatalogue() http.HandlerFunc {
 			s.serverError(w, r, err)
 			return
 		}
+		if q, ok := catalogueQuery(r); ok {
+			s.serveSearch(w, r, q, products)
+			return
+		}
 		cache.mu.Lock()
 		grid := cache.html
 		if grid == nil || cache.version != version {
