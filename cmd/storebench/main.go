@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -34,6 +36,12 @@ type options struct {
 	launches       int // cold starts on an existing database
 	workdir        string
 	quick          bool
+	only           string // comma-separated parts to run; empty: all
+}
+
+// runs reports whether the part (catalogue, webhooks, streams) is to be measured.
+func (o options) runs(part string) bool {
+	return o.only == "" || slices.Contains(strings.Split(o.only, ","), part)
 }
 
 func main() {
@@ -61,9 +69,13 @@ func main() {
 	flag.IntVar(&o.launches, "launches", 5, "cold starts on an existing database (the median is reported)")
 	flag.StringVar(&o.workdir, "workdir", "", "folder for the temporary database (default: the system temp folder unless it is tmpfs)")
 	flag.BoolVar(&o.quick, "quick", false, "short runs with small counts, to check that the bench works")
+	flag.StringVar(&o.only, "only", "", "measure only these parts, comma-separated: catalogue, webhooks, streams (writes -out only when given)")
 	flag.Parse()
 	outSet := false
 	flag.Visit(func(f *flag.Flag) { outSet = outSet || f.Name == "out" })
+	if o.only != "" && !outSet {
+		o.out = "" // a partial run must not overwrite the recorded results
+	}
 	if o.quick {
 		if !outSet {
 			o.out = "" // a smoke check must not overwrite the recorded results

@@ -82,7 +82,6 @@ func procField(path, name string) string {
 
 // table is the one results table, in markdown.
 func (r *results) table() string {
-	o := r.opts
 	var b strings.Builder
 	row := func(cells ...string) { b.WriteString("| " + strings.Join(cells, " | ") + " |\n") }
 	row("Measure", "Result", "Target", "")
@@ -96,6 +95,18 @@ func (r *results) table() string {
 	}
 	c := func(key string) loadResult { return r.catalogue[key].median() }
 	shop, bare, cart, bareCart, quiet := c(catShop), c(catBare), c(catShopCart), c(catBareCart), c(catShopWarn)
+	if len(r.catalogue) == 0 {
+		row("Catalogue", "not run (`-only`)", "", "")
+	} else {
+		r.catalogueRows(row, load, shop, bare, cart, bareCart, quiet)
+	}
+	r.otherRows(row, max(shop.PeakRSS, cart.PeakRSS))
+	return b.String()
+}
+
+// catalogueRows are the table's catalogue rows: the medians of the interleaved runs.
+func (r *results) catalogueRows(row func(...string), load func(loadResult) string, shop, bare, cart, bareCart, quiet loadResult) {
+	o := r.opts
 	rounds := func(a, b string) string {
 		var parts []string
 		for i := range r.catalogue[a] {
@@ -117,6 +128,10 @@ func (r *results) table() string {
 	cost := 1 - shop.RPS()/quiet.RPS()
 	row("**Cost of the access log at the default level (info)**: 1 − info / warn (each round: "+rounds(catShop, catShopWarn)+" info/warn)",
 		fmt.Sprintf("**%.1f%%**", 100*cost), fmt.Sprintf("≤ %.0f%%", 100*targetLogCost), verdict(cost <= targetLogCost))
+}
+
+// otherRows are the table's webhook, stream, memory and cold-start rows.
+func (r *results) otherRows(row func(...string), peakRSS uint64) {
 
 	w := r.webhooks
 	row(fmt.Sprintf("Signed `checkout.session.completed` webhooks for distinct pending orders (%s orders, %d senders; WAL, `synchronous=FULL`, one writer)",
@@ -140,12 +155,11 @@ func (r *results) table() string {
 		fmt.Sprintf("≤ %d KiB", targetPerStream>>10), verdict(t.PerStream() <= targetPerStream))
 
 	row("Resident memory (VmRSS), idle after start", mib(r.rssIdle), "", "")
-	row("Resident memory, peak under the catalogue load (sampled every 100 ms)", mib(max(shop.PeakRSS, cart.PeakRSS)), "", "")
+	row("Resident memory, peak under the catalogue load (sampled every 100 ms)", mib(peakRSS), "", "")
 	cold := median(r.coldStarts)
 	row(fmt.Sprintf("Cold start: launch → first `200` on `/`, existing database (median of %d)", len(r.coldStarts)),
 		ms(cold), "< "+ms(targetColdStart), verdict(cold < targetColdStart))
 	row("Cold start, first launch (creates the database, runs the migrations)", ms(r.coldFirst), "", "")
-	return b.String()
 }
 
 // markdown is the BENCHMARKS.md file: the table, how it was measured, and the machine.
@@ -236,7 +250,7 @@ func oneDecimal(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 // thousands formats n with commas: 12345 is "12,345".
 func thousands(n int) string {
 	s := strconv.Itoa(n)
-	if n < 0 {
+	if n < 0 && -n > 0 { // not the smallest int, whose negation is itself
 		return "-" + thousands(-n)
 	}
 	for i := len(s) - 3; i > 0; i -= 3 {

@@ -82,8 +82,10 @@ func run(ctx context.Context, o options) error {
 	}
 	orders, topicOrders := orders[:o.orders], orders[o.orders:]
 
-	if err := r.benchCatalogue(ctx, shop, work); err != nil {
-		return err
+	if o.runs("catalogue") {
+		if err := r.benchCatalogue(ctx, shop, work); err != nil {
+			return err
+		}
 	}
 
 	srv, _, err := shop.start(ctx)
@@ -91,6 +93,9 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer srv.kill()
+	if !o.runs("webhooks") {
+		orders = nil
+	}
 	progress("webhooks: %d signed checkout.session.completed from %d senders", len(orders), o.senders)
 	if r.webhooks, err = benchWebhooks(ctx, srv.addr, orders, o.senders); err != nil {
 		return err
@@ -106,6 +111,10 @@ func run(ctx context.Context, o options) error {
 	streamShop, err := shop.with("MAX_STREAMS=" + strconv.Itoa(max(20_000, 2*o.topics*o.perTopic)))
 	if err != nil {
 		return err
+	}
+	if !o.runs("streams") {
+		o.users, o.topics = 0, 0
+		topicOrders = nil
 	}
 	progress("live updates: %d users × %d streams (signing up %d users takes a while: bcrypt)", o.users, o.streamsPerUser, o.users)
 	srv2, _, err := streamShop.start(ctx)
