@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
 	"strings"
@@ -22,6 +23,7 @@ type gridCache struct {
 
 func (s *server) handleCatalogue() http.HandlerFunc {
 	var cache gridCache
+	var pages cataloguePages // the whole page, for anonymous visitors with no cart
 	return func(w http.ResponseWriter, r *http.Request) {
 		products, version, err := s.Store.Catalogue(r.Context())
 		if err != nil {
@@ -30,6 +32,12 @@ func (s *server) handleCatalogue() http.HandlerFunc {
 		}
 		if q, ok := catalogueQuery(r); ok {
 			s.serveSearch(w, r, q, products)
+			return
+		}
+		v := s.visitorOf(r)
+		shared := cacheable(r, v)
+		if p := pages.get(version); shared && p != nil {
+			p.serve(w, r)
 			return
 		}
 		cache.mu.Lock()
@@ -49,7 +57,17 @@ func (s *server) handleCatalogue() http.HandlerFunc {
 			cache.version, cache.html = version, grid
 		}
 		cache.mu.Unlock()
-		s.render(w, r, http.StatusOK, components.Catalogue(s.page(r.Context(), s.visitorOf(r), ""), grid))
+		page := components.Catalogue(s.page(r.Context(), v, ""), grid)
+		if shared {
+			var b bytes.Buffer
+			if err := page.Render(r.Context(), &b); err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+			pages.put(version, b.Bytes()).serve(w, r)
+			return
+		}
+		s.render(w, r, http.StatusOK, page)
 	}
 }
 

@@ -19,7 +19,9 @@ const searchPageSize = 12
 var catalogueSorts = map[string]func(a, b store.Product) int{
 	"price_asc":  func(a, b store.Product) int { return cmp.Or(cmp.Compare(a.Price, b.Price), cmp.Compare(a.ID, b.ID)) },
 	"price_desc": func(a, b store.Product) int { return cmp.Or(cmp.Compare(b.Price, a.Price), cmp.Compare(a.ID, b.ID)) },
-	"name":       func(a, b store.Product) int { return cmp.Or(strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), cmp.Compare(a.ID, b.ID)) },
+	"name": func(a, b store.Product) int {
+		return cmp.Or(strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), cmp.Compare(a.ID, b.ID))
+	},
 }
 
 // catalogueQuery reads ?q=&sort=&page= leniently: an unknown sort is the shop's own order, a

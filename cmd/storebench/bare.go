@@ -23,45 +23,61 @@ type capturedPage struct {
 	Body   []byte
 }
 
-func (p capturedPage) save(dir string) error {
+// Captured pages the bare server replays: the anonymous catalogue, and the catalogue of a
+// logged-in shopper with a cart (requests that carry a cookie).
+const (
+	pageAnonymous = "anonymous"
+	pageCart      = "cart"
+)
+
+func (p capturedPage) save(dir, name string) error {
 	h, err := json.Marshal(p.Header)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "page.headers.json"), h, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name+".headers.json"), h, 0o600); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "page.body"), p.Body, 0o600)
+	return os.WriteFile(filepath.Join(dir, name+".body"), p.Body, 0o600)
 }
 
-func loadPage(dir string) (capturedPage, error) {
+func loadPage(dir, name string) (capturedPage, error) {
 	var p capturedPage
-	h, err := os.ReadFile(filepath.Join(dir, "page.headers.json"))
+	h, err := os.ReadFile(filepath.Join(dir, name+".headers.json"))
 	if err != nil {
 		return p, err
 	}
 	if err := json.Unmarshal(h, &p.Header); err != nil {
 		return p, err
 	}
-	p.Body, err = os.ReadFile(filepath.Join(dir, "page.body"))
+	p.Body, err = os.ReadFile(filepath.Join(dir, name+".body"))
 	return p, err
 }
 
-// serveBare serves a captured page on GET / with the same headers, from a plain net/http
-// server with the shop's timeouts: the fastest the shop could possibly answer that page.
+// serveBare serves captured pages on GET / with the same headers, from a plain net/http server
+// with the shop's timeouts: the fastest the shop could possibly answer those pages. A request
+// with a cookie gets the logged-in shopper's page, any other the anonymous one.
 func serveBare(args []string) error {
 	fs := flag.NewFlagSet("bare-server", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
-	dir := fs.String("page", "", "folder holding page.body and page.headers.json")
+	dir := fs.String("page", "", "folder holding the captured pages")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	page, err := loadPage(*dir)
+	anonymous, err := loadPage(*dir, pageAnonymous)
+	if err != nil {
+		return fmt.Errorf("load page: %w", err)
+	}
+	cart, err := loadPage(*dir, pageCart)
 	if err != nil {
 		return fmt.Errorf("load page: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		page := anonymous
+		if r.Header.Get("Cookie") != "" {
+			page = cart
+		}
 		h := w.Header()
 		for k, v := range page.Header {
 			h[k] = v

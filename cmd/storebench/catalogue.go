@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -24,10 +25,18 @@ type loadResult struct {
 // RPS is the successful requests per second.
 func (r loadResult) RPS() float64 { return float64(r.Requests) / r.Elapsed.Seconds() }
 
-// capture fetches a page once, to replay its bytes from the bare server.
-func capture(ctx context.Context, addr, path string) (capturedPage, error) {
+// capture fetches a page once with the given headers ("Name: value"), to replay its bytes from
+// the bare server.
+func capture(ctx context.Context, addr, path string, headers ...string) (capturedPage, error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
-	res, err := http.DefaultClient.Do(req)
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ":")
+		req.Header.Set(k, strings.TrimSpace(v))
+	}
+	// The bytes as sent: no transparent decompression.
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	defer client.CloseIdleConnections()
+	res, err := client.Do(req)
 	if err != nil {
 		return capturedPage{}, fmt.Errorf("fetch %s: %w", path, err)
 	}
@@ -50,17 +59,15 @@ func capture(ctx context.Context, addr, path string) (capturedPage, error) {
 // not counted) and samples the server's memory meanwhile. Each connection is a plain socket
 // that writes a fixed request and parses the answer with http.ReadResponse: a client that
 // costs little CPU, since on a small machine it shares the cores with the server.
-func loadGET(ctx context.Context, addr, path string, conns int, warmup, d time.Duration, pid int) (loadResult, error) {
-	request := []byte("GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nUser-Agent: storebench\r\nAccept: text/html\r\n\r\n")
+func loadGET(ctx context.Context, addr, path string, headers []string, conns int, warmup, d time.Duration) (loadResult, error) {
+	request := []byte("GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nUser-Agent: storebench\r\nAccept: text/html\r\n" +
+		strings.Join(append(headers, ""), "\r\n") + "\r\n")
 	if warmup > 0 {
 		if _, err := runLoad(ctx, addr, request, conns, warmup); err != nil {
 			return loadResult{}, err
 		}
 	}
-	sampler := sampleRSS(pid)
-	res, err := runLoad(ctx, addr, request, conns, d)
-	res.PeakRSS = sampler.stop()
-	return res, err
+	return runLoad(ctx, addr, request, conns, d)
 }
 
 func runLoad(ctx context.Context, addr string, request []byte, conns int, d time.Duration) (loadResult, error) {

@@ -7,23 +7,38 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
 
 // results is everything one run measured.
 type results struct {
-	opts       options
-	started    time.Time
-	pageBytes  int
-	coldFirst  time.Duration   // first launch: creates the database and runs the migrations
-	coldStarts []time.Duration // launches on the existing database
-	rssIdle    uint64
-	shop, bare loadResult
-	webhooks   webhookResult
-	sse        sseResult
-	machine    machine
+	opts                options
+	started             time.Time
+	loadBefore          string          // load average when the run began
+	loadAfter           string          // and when it ended
+	generator           string          // what loaded the catalogue
+	pageBytes, cartPage int             // the anonymous catalogue page, and a logged-in shopper's with a cart
+	coldFirst           time.Duration   // first launch: creates the database and runs the migrations
+	coldStarts          []time.Duration // launches on the existing database
+	rssIdle             uint64
+	catalogue           map[string]abRuns // by catalogue target
+	webhooks            webhookResult
+	sse                 sseResult
+	topics              topicResult
+	machine             machine
 }
+
+// The catalogue targets, loaded in this order in every round.
+const (
+	catShop     = "shop, anonymous"
+	catBare     = "bare, anonymous page"
+	catShopCart = "shop, logged in with a cart"
+	catBareCart = "bare, logged-in page"
+	catShopWarn = "shop at LOG_LEVEL=warn, anonymous"
+)
 
 // run measures everything in order, each server a child process on the same temporary database.
 func run(ctx context.Context, o options) error {
@@ -32,7 +47,8 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	r := &results{opts: o, started: time.Now(), machine: describeMachine(work)}
+	r := &results{opts: o, started: time.Now(), machine: describeMachine(work), loadBefore: loadAverage()}
+	progress("load average %s", r.loadBefore)
 
 	bin := filepath.Join(work, "storefront")
 	progress("building the storefront")
@@ -47,7 +63,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
-	progress("cold start: a first launch that creates the database, then %d more", o.launches)
+	progress("cold start to the first 200 on /: a first launch that creates the database, then %d more", o.launches)
 	if r.coldFirst, err = coldStart(ctx, shop); err != nil {
 		return err
 	}
@@ -59,10 +75,17 @@ func run(ctx context.Context, o options) error {
 		r.coldStarts = append(r.coldStarts, d)
 	}
 
-	progress("seeding %d pending guest orders (server stopped)", o.orders)
-	orders, err := seedGuestOrders(ctx, dbPath, o.orders)
+	progress("seeding %d pending guest orders, and %d for the many-streams run (server stopped)", o.orders, o.topics)
+	orders, err := seedGuestOrders(ctx, dbPath, o.orders+o.topics, "storebench-")
 	if err != nil {
 		return err
+	}
+	orders, topicOrders := orders[:o.orders], orders[o.orders:]
+
+	if o.runs("catalogue") {
+		if err := r.benchCatalogue(ctx, shop, work); err != nil {
+			return err
+		}
 	}
 
 	srv, _, err := shop.start(ctx)
@@ -70,18 +93,8 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer srv.kill()
-	time.Sleep(500 * time.Millisecond)
-	if r.rssIdle, err = rss(srv.pid()); err != nil {
-		return err
-	}
-	page, err := capture(ctx, srv.addr, "/")
-	if err != nil {
-		return err
-	}
-	r.pageBytes = len(page.Body)
-	progress("catalogue: GET / on %d connections for %s (after %s of warm-up)", o.conns, o.duration, o.warmup)
-	if r.shop, err = loadGET(ctx, srv.addr, "/", o.conns, o.warmup, o.duration, srv.pid()); err != nil {
-		return err
+	if !o.runs("webhooks") {
+		orders = nil
 	}
 	progress("webhooks: %d signed checkout.session.completed from %d senders", len(orders), o.senders)
 	if r.webhooks, err = benchWebhooks(ctx, srv.addr, orders, o.senders); err != nil {
@@ -94,32 +107,17 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
-	progress("catalogue: the same bytes from a bare net/http server")
-	if err := page.save(work); err != nil {
-		return err
-	}
-	self, err := os.Executable()
+	// Enough streams allowed in all for the many-streams run; every other setting stays default.
+	streamShop, err := shop.with("MAX_STREAMS=" + strconv.Itoa(max(20_000, 2*o.topics*o.perTopic)))
 	if err != nil {
 		return err
 	}
-	bareAddr, err := freeAddr()
-	if err != nil {
-		return err
+	if !o.runs("streams") {
+		o.users, o.topics = 0, 0
+		topicOrders = nil
 	}
-	bare, _, err := startChild(ctx, self, []string{bareServerFlag, "-addr", bareAddr, "-page", work}, cleanEnv(), bareAddr)
-	if err != nil {
-		return err
-	}
-	defer bare.kill()
-	if r.bare, err = loadGET(ctx, bareAddr, "/", o.conns, o.warmup, o.duration, bare.pid()); err != nil {
-		return err
-	}
-	if err := bare.stop(); err != nil {
-		return err
-	}
-
 	progress("live updates: %d users × %d streams (signing up %d users takes a while: bcrypt)", o.users, o.streamsPerUser, o.users)
-	srv2, _, err := shop.start(ctx)
+	srv2, _, err := streamShop.start(ctx)
 	if err != nil {
 		return err
 	}
@@ -130,11 +128,29 @@ func run(ctx context.Context, o options) error {
 	if err := srv2.stop(); err != nil {
 		return err
 	}
-	for _, bad := range []string{"SQLITE_BUSY", "database is locked"} {
-		if srv.out.contains(bad) || srv2.out.contains(bad) {
-			return fmt.Errorf("the shop logged %q:\n%s%s", bad, srv.out, srv2.out)
+
+	progress("many streams: %d guest checkouts × %d streams each, on a fresh process", o.topics, o.perTopic)
+	srv3, _, err := streamShop.start(ctx)
+	if err != nil {
+		return err
+	}
+	defer srv3.kill()
+	time.Sleep(500 * time.Millisecond)
+	if r.topics, err = benchTopicStreams(ctx, srv3, topicOrders, o.perTopic); err != nil {
+		return err
+	}
+	if err := srv3.stop(); err != nil {
+		return err
+	}
+	for _, c := range []*child{srv, srv2, srv3} {
+		for _, bad := range []string{"SQLITE_BUSY", "database is locked"} {
+			if c.out.contains(bad) {
+				return fmt.Errorf("the shop logged %q:\n%s", bad, c.out)
+			}
 		}
 	}
+	r.loadAfter = loadAverage()
+	progress("load average %s", r.loadAfter)
 
 	report := r.markdown()
 	fmt.Print(r.table())
@@ -150,7 +166,99 @@ func run(ctx context.Context, o options) error {
 	if r.sse.Missing > 0 {
 		return fmt.Errorf("%d (order, stream) pairs never got the paid message", r.sse.Missing)
 	}
+	if r.topics.Missing > 0 {
+		return fmt.Errorf("%d of the many streams never got the paid message", r.topics.Missing)
+	}
 	return nil
+}
+
+// benchCatalogue runs the shop twice (the default configuration, and LOG_LEVEL=warn to price
+// the access log) next to a bare server replaying the shop's pages, and loads them in turn.
+func (r *results) benchCatalogue(ctx context.Context, shop *shopProcess, work string) error {
+	o := r.opts
+	srv, _, err := shop.start(ctx)
+	if err != nil {
+		return err
+	}
+	defer srv.kill()
+	warnShop, err := shop.with("LOG_LEVEL=warn")
+	if err != nil {
+		return err
+	}
+	quiet, _, err := warnShop.start(ctx)
+	if err != nil {
+		return err
+	}
+	defer quiet.kill()
+	time.Sleep(500 * time.Millisecond)
+	if r.rssIdle, err = rss(srv.pid()); err != nil {
+		return err
+	}
+	products, err := productIDs(ctx, shop.dbPath)
+	if err != nil {
+		return err
+	}
+	cookie, err := shopperWithCart(ctx, srv.addr, products)
+	if err != nil {
+		return err
+	}
+	anonymous, err := capture(ctx, srv.addr, "/")
+	if err != nil {
+		return err
+	}
+	withCart, err := capture(ctx, srv.addr, "/", cookie)
+	if err != nil {
+		return err
+	}
+	r.pageBytes, r.cartPage = len(anonymous.Body), len(withCart.Body)
+	if err := anonymous.save(work, pageAnonymous); err != nil {
+		return err
+	}
+	if err := withCart.save(work, pageCart); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	bareAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	bare, _, err := startChild(ctx, self, []string{bareServerFlag, "-addr", bareAddr, "-page", work}, cleanEnv(), bareAddr, "/healthz")
+	if err != nil {
+		return err
+	}
+	defer bare.kill()
+
+	gen := newLoadGenerator(o.conns, o.ownClient)
+	r.generator = gen.name()
+	progress("catalogue: %d interleaved rounds of %s per target with %s", o.rounds, o.duration, r.generator)
+	targets := []abTarget{
+		{key: catShop, addr: srv.addr, pid: srv.pid()},
+		{key: catBare, addr: bareAddr, pid: bare.pid()},
+		{key: catShopCart, addr: srv.addr, pid: srv.pid(), headers: []string{cookie}},
+		{key: catBareCart, addr: bareAddr, pid: bare.pid(), headers: []string{cookie}},
+		{key: catShopWarn, addr: quiet.addr, pid: quiet.pid()},
+	}
+	if r.catalogue, err = benchCatalogue(ctx, gen, targets, o.rounds, o.warmup, o.duration); err != nil {
+		return err
+	}
+	for _, c := range []*child{srv, quiet, bare} {
+		if err := c.stop(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadAverage is /proc/loadavg's 1, 5 and 15 minute figures.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
 }
 
 // coldStart launches the shop, times it to its first 200 on /healthz and stops it.

@@ -33,7 +33,8 @@ type shopProcess struct {
 	bin    string
 	dbPath string
 	addr   string
-	apiURL string // an unused local port: real-Stripe mode without reaching Stripe
+	apiURL string   // an unused local port: real-Stripe mode without reaching Stripe
+	extra  []string // settings beyond the defaults, such as LOG_LEVEL=warn or MAX_STREAMS
 }
 
 func newShopProcess(bin, dbPath string) (*shopProcess, error) {
@@ -48,13 +49,24 @@ func newShopProcess(bin, dbPath string) (*shopProcess, error) {
 	return &shopProcess{bin: bin, dbPath: dbPath, addr: addr, apiURL: "http://" + api}, nil
 }
 
-// env is the production-like environment: real-Stripe mode (so no simulator runs in the
-// process), the bench's webhook secret, warnings only in the log.
+// with is a copy of p listening on its own free port, with extra settings added.
+func (p *shopProcess) with(extra ...string) (*shopProcess, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	q := *p
+	q.addr = addr
+	q.extra = append(append([]string(nil), p.extra...), extra...)
+	return &q, nil
+}
+
+// env is the default configuration a user runs, in real-Stripe mode (so no simulator runs in
+// the process) with the bench's webhook secret; the log level is the default, info.
 func (p *shopProcess) env() []string {
-	return append(cleanEnv(),
+	env := append(cleanEnv(),
 		"ADDR="+p.addr,
 		"DB_PATH="+p.dbPath,
-		"LOG_LEVEL=warn",
 		"STRIPE_SECRET_KEY=sk_test_bench",
 		"STRIPE_PUBLISHABLE_KEY=pk_test_bench",
 		"STRIPE_WEBHOOK_SECRET="+benchWebhookSecret,
@@ -63,12 +75,13 @@ func (p *shopProcess) env() []string {
 		// so that per-address limits apply to each of them as in a deployment.
 		"TRUSTED_PROXIES=127.0.0.1",
 	)
+	return append(env, p.extra...)
 }
 
-// start launches the shop and returns once /healthz answers 200, with the time that took
-// from just before the launch.
+// start launches the shop and returns once the catalogue `/` answers 200, with the time that
+// took from just before the launch: the first page a shopper could get.
 func (p *shopProcess) start(ctx context.Context) (*child, time.Duration, error) {
-	return startChild(ctx, p.bin, nil, p.env(), p.addr)
+	return startChild(ctx, p.bin, nil, p.env(), p.addr, "/")
 }
 
 // cleanEnv is the bench's environment without anything that configures the shop.
@@ -78,7 +91,8 @@ func cleanEnv() []string {
 		name, _, _ := strings.Cut(kv, "=")
 		switch {
 		case strings.HasPrefix(name, "STRIPE_"), name == "ADDR", name == "DB_PATH", name == "BASE_URL",
-			name == "SESSION_KEY", name == "LOG_LEVEL", name == "SIMULATOR_ADDR":
+			name == "SESSION_KEY", name == "LOG_LEVEL", name == "SIMULATOR_ADDR", name == "MAX_STREAMS",
+			name == "TRUSTED_PROXIES", name == "PAYMENT_UI", name == "RECONCILE_EVERY":
 			continue
 		}
 		env = append(env, kv)
@@ -86,15 +100,15 @@ func cleanEnv() []string {
 	return env
 }
 
-// startChild runs bin and polls http://addr/healthz until it answers 200.
-func startChild(ctx context.Context, bin string, args, env []string, addr string) (*child, time.Duration, error) {
+// startChild runs bin and polls http://addr+path until it answers 200.
+func startChild(ctx context.Context, bin string, args, env []string, addr, path string) (*child, time.Duration, error) {
 	c := &child{cmd: exec.Command(bin, args...), addr: addr, out: &tail{max: 16 << 10}, done: make(chan struct{})}
 	c.cmd.Env = env
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
 	// The child must not outlive the bench, even if the bench is killed.
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	health := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	url := "http://" + addr + "/healthz"
+	url := "http://" + addr + path
 
 	began := time.Now()
 	if err := c.cmd.Start(); err != nil {
@@ -111,7 +125,7 @@ func startChild(ctx context.Context, bin string, args, env []string, addr string
 		}
 		select {
 		case <-c.done:
-			return nil, 0, fmt.Errorf("%s exited before answering /healthz (%v):\n%s", filepath.Base(bin), c.err, c.out)
+			return nil, 0, fmt.Errorf("%s exited before answering %s (%v):\n%s", filepath.Base(bin), path, c.err, c.out)
 		case <-ctx.Done():
 			c.kill()
 			return nil, 0, ctx.Err()
@@ -119,7 +133,7 @@ func startChild(ctx context.Context, bin string, args, env []string, addr string
 		}
 		if time.Since(began) > 30*time.Second {
 			c.kill()
-			return nil, 0, fmt.Errorf("%s did not answer /healthz within 30 s:\n%s", filepath.Base(bin), c.out)
+			return nil, 0, fmt.Errorf("%s did not answer %s within 30 s:\n%s", filepath.Base(bin), path, c.out)
 		}
 	}
 }

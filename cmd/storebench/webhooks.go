@@ -60,8 +60,9 @@ func prepareOrder(ctx context.Context, db *store.DB, ref store.CartRef, products
 	return benchOrder{ID: o.ID, UserID: o.UserID, SessionID: sid, Amount: o.AmountTotal, Currency: o.Currency}, nil
 }
 
-// seedGuestOrders opens the (stopped) shop's database and adds n pending guest orders.
-func seedGuestOrders(ctx context.Context, dbPath string, n int) ([]benchOrder, error) {
+// seedGuestOrders opens the (stopped) shop's database and adds n pending guest orders, their
+// carts named by tokens that start with prefix.
+func seedGuestOrders(ctx context.Context, dbPath string, n int, prefix string) ([]benchOrder, error) {
 	db, err := store.Open(ctx, dbPath)
 	if err != nil {
 		return nil, err
@@ -73,7 +74,7 @@ func seedGuestOrders(ctx context.Context, dbPath string, n int) ([]benchOrder, e
 	}
 	orders := make([]benchOrder, 0, n)
 	for i := range n {
-		o, err := prepareOrder(ctx, db, store.CartRef{Token: "storebench-" + strconv.Itoa(i)}, products, i)
+		o, err := prepareOrder(ctx, db, store.CartRef{Token: prefix + strconv.Itoa(i)}, products, i)
 		if err != nil {
 			return nil, fmt.Errorf("seed order %d: %w", i, err)
 		}
@@ -269,6 +270,24 @@ func benchWebhooks(ctx context.Context, addr string, orders []benchOrder, sender
 		return res, fmt.Errorf("%d of %d webhooks failed; first: %v", res.Failed, len(orders), firstErr)
 	}
 	return res, ctx.Err()
+}
+
+// productIDs lists the active products' ids.
+func productIDs(ctx context.Context, dbPath string) ([]int64, error) {
+	db, err := store.Open(ctx, dbPath)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	products, err := db.Products(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(products))
+	for i, p := range products {
+		ids[i] = p.ID
+	}
+	return ids, nil
 }
 
 // countPaid opens the stopped shop's database and counts the orders that are paid.

@@ -1,0 +1,113 @@
+package handlers
+
+import (
+	"bytes"
+	"compress/gzip"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/andybalholm/brotli"
+)
+
+// cataloguePages keeps the whole home page as an anonymous visitor with no cart sees it, for
+// one catalogue version: that page is the same for all of them, and most visitors are them.
+// It is rendered once per version, and compressed once per version and coding, the first
+// time a browser asks for that coding.
+type cataloguePages struct {
+	mu   sync.Mutex
+	page *cachedPage
+}
+
+// cachedPage is the anonymous home page of one catalogue version, as sent.
+type cachedPage struct {
+	version int64
+	plain   []byte
+	gzip    compressedOnce
+	brotli  compressedOnce
+}
+
+type compressedOnce struct {
+	once sync.Once
+	body []byte // nil when compressing did not make it smaller
+}
+
+// cacheable reports whether r gets the shared page: the plain `/` (no query: searches and
+// sorting are rendered per request) for an anonymous visitor with no cart and no message to see.
+func cacheable(r *http.Request, v *visitor) bool {
+	return r.URL.RawQuery == "" && v.user == nil && v.cartToken == "" && v.flash == ""
+}
+
+// get returns the page kept for version, or nil.
+func (c *cataloguePages) get(version int64) *cachedPage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.page != nil && c.page.version == version {
+		return c.page
+	}
+	return nil
+}
+
+// put keeps html as the page of version and returns it.
+func (c *cataloguePages) put(version int64, html []byte) *cachedPage {
+	p := &cachedPage{version: version, plain: bytes.Clone(html)}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.page == nil || c.page.version <= version {
+		c.page = p
+	}
+	return p
+}
+
+// serve writes the page, brotli or gzip compressed when the browser takes it.
+func (p *cachedPage) serve(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Vary", "Accept-Encoding")
+	body := p.plain
+	accepts := r.Header.Get("Accept-Encoding")
+	switch {
+	case accepts == "":
+	case acceptsEncoding(accepts, "br"):
+		if b := p.brotli.get(p.plain, compressBrotli); b != nil {
+			h.Set("Content-Encoding", "br")
+			body = b
+		}
+	case acceptsEncoding(accepts, "gzip"):
+		if b := p.gzip.get(p.plain, compressGzip); b != nil {
+			h.Set("Content-Encoding", "gzip")
+			body = b
+		}
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}
+
+// get compresses plain the first time, and returns the result every time.
+func (c *compressedOnce) get(plain []byte, compress func([]byte) []byte) []byte {
+	c.once.Do(func() {
+		if b := compress(plain); len(b) < len(plain) {
+			c.body = b
+		}
+	})
+	return c.body
+}
+
+func compressGzip(plain []byte) []byte {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw.Write(plain)
+	zw.Close()
+	return buf.Bytes()
+}
+
+func compressBrotli(plain []byte) []byte {
+	var buf bytes.Buffer
+	bw := brotli.NewWriterLevel(&buf, brotli.BestCompression)
+	bw.Write(plain)
+	bw.Close()
+	return buf.Bytes()
+}
