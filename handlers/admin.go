@@ -34,6 +34,7 @@ func (s *server) adminRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/events/{id}/reapply", admin(s.handleAdminReapply()))
 	mux.Handle("POST /admin/reconcile", admin(s.handleAdminReconcile()))
 	mux.Handle("GET /admin/audit", admin(s.handleAdminAudit()))
+	mux.Handle("GET /admin/mail", admin(s.handleAdminMail()))
 	mux.Handle("GET /product-images/{id}", s.handleProductImage())
 }
 
@@ -119,5 +120,22 @@ func (s *server) handleAdminAudit() http.HandlerFunc {
 				Detail: e.Detail, CreatedAt: e.CreatedAt})
 		}
 		s.render(w, r, http.StatusOK, components.AdminAuditPage(s.page(r.Context(), s.visitorOf(r), "Audit log"), views, page, hasNext))
+	}
+}
+
+// handleAdminMail lists the mail the outbox gave up on (the last 200).
+func (s *server) handleAdminMail() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		failed, err := s.Store.ListMail(r.Context(), store.MailFailed, 200)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		views := make([]components.AdminMail, len(failed))
+		for i, m := range failed {
+			views[i] = components.AdminMail{Kind: string(m.Kind), To: m.To, OrderID: m.OrderID, Attempts: m.Attempts,
+				LastError: m.LastError, CreatedAt: m.CreatedAt}
+		}
+		s.render(w, r, http.StatusOK, components.AdminMailPage(s.page(r.Context(), s.visitorOf(r), "Failed mail"), views))
 	}
 }
