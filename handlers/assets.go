@@ -22,6 +22,11 @@ type asset struct {
 	contentType        string
 }
 
+// brotliOptions compress as well as brotli can, with a 256 KiB window instead of the default
+// 4 MiB: every file the shop compresses is smaller than that, so the output is the same, and
+// the encoder's memory (tens of MiB at start-up otherwise) is not.
+var brotliOptions = brotli.WriterOptions{Quality: brotli.BestCompression, LGWin: 18}
+
 // compressible lists the types worth compressing; images other than SVG already are.
 var compressible = map[string]bool{".css": true, ".js": true, ".svg": true}
 
@@ -47,7 +52,7 @@ var loadAssets = sync.OnceValue(func() map[string]*asset {
 			zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
 			zw.Write(body)
 			zw.Close()
-			bw := brotli.NewWriterLevel(&br, brotli.BestCompression)
+			bw := brotli.NewWriterOptions(&br, brotliOptions)
 			bw.Write(body)
 			bw.Close()
 			if gz.Len() < len(body) {

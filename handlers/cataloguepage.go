@@ -106,7 +106,7 @@ func compressGzip(plain []byte) []byte {
 
 func compressBrotli(plain []byte) []byte {
 	var buf bytes.Buffer
-	bw := brotli.NewWriterLevel(&buf, brotli.BestCompression)
+	bw := brotli.NewWriterOptions(&buf, brotliOptions)
 	bw.Write(plain)
 	bw.Close()
 	return buf.Bytes()
