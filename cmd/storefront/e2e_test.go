@@ -500,7 +500,10 @@ func (p *e2eTab) navigate(u string) {
 // The parser is slow to get there here: the htmx extension scripts at the end of <body> are
 // held back by e2eExtensionDelay, so a test that sees the element it wants has to wait for
 // this too. Chromium hands out node ids that stay valid from then on, until the page is left.
-const e2eParsed = `document.readyState !== 'loading'`
+//
+// 'interactive' is not enough: it comes before deferred scripts run (the simulator's page
+// has one) and so before DOMContentLoaded; 'complete' comes after it.
+const e2eParsed = `document.readyState === 'complete'`
 
 // waitParsed waits until the page is parsed (e2eParsed), before acting on it.
 func (p *e2eTab) waitParsed(before string) {
