@@ -21,6 +21,8 @@ type orderJSON struct {
 	AmountTotal       int64           `json:"amountTotal"`
 	Currency          string          `json:"currency"`
 	CheckoutSessionID string          `json:"checkoutSessionId"`
+	PaymentIntentID   string          `json:"paymentIntentId"`
+	Kind              string          `json:"kind"` // checkout or payment_intent
 	CreatedAt         time.Time       `json:"createdAt"`
 	Items             []orderItemJSON `json:"items"`
 }
@@ -107,7 +109,8 @@ func (s *server) handleOrder() http.HandlerFunc {
 // orderJSONOf is an order in the JSON shape clients read.
 func orderJSONOf(o store.Order) orderJSON {
 	j := orderJSON{ID: o.ID, Status: string(o.Status), AmountTotal: o.AmountTotal, Currency: o.Currency,
-		CheckoutSessionID: o.CheckoutSessionID, CreatedAt: o.CreatedAt.UTC(), Items: []orderItemJSON{}}
+		CheckoutSessionID: o.CheckoutSessionID, PaymentIntentID: o.PaymentIntent, Kind: string(o.Kind),
+		CreatedAt: o.CreatedAt.UTC(), Items: []orderItemJSON{}}
 	for _, it := range o.Items {
 		j.Items = append(j.Items, orderItemJSON{ProductID: it.ProductID, Name: it.Name, Quantity: it.Quantity, UnitAmount: it.UnitAmount})
 	}

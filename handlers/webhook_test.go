@@ -303,10 +303,13 @@ func TestWebhookOrdersJSON(t *testing.T) {
 	if got, want := len(raw.Orders), 1; got != want {
 		t.Fatalf("%d orders, want %d:\n%s", got, want, res.body)
 	}
-	for _, k := range []string{"id", "status", "amountTotal", "currency", "checkoutSessionId", "createdAt", "items"} {
+	for _, k := range []string{"id", "status", "amountTotal", "currency", "checkoutSessionId", "paymentIntentId", "kind", "createdAt", "items"} {
 		if _, ok := raw.Orders[0][k]; !ok {
 			t.Errorf("order has no %q: %s", k, res.body)
 		}
+	}
+	if string(raw.Orders[0]["kind"]) != `"checkout"` || string(raw.Orders[0]["paymentIntentId"]) != `"pi_`+o.CheckoutSessionID+`"` {
+		t.Errorf("kind %s, paymentIntentId %s; want checkout and the session's intent", raw.Orders[0]["kind"], raw.Orders[0]["paymentIntentId"])
 	}
 	got := whAPIOrderOf(t, c, o.ID)
 	if got.Status != "paid" || got.AmountTotal != 6600 || got.Currency != "usd" || got.CheckoutSessionID != o.CheckoutSessionID {
