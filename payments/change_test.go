@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"time"
 
 	"storefront/store"
 )
@@ -121,5 +122,21 @@ func TestParseEventRefusesWhatIsNoEvent(t *testing.T) {
 				t.Error("ParseEvent accepted it")
 			}
 		})
+	}
+}
+
+// TestSessionExpiryIsStableForRetries: two creations a moment apart send the same expires_at
+// (Stripe refuses an idempotent retry whose parameters differ), 31 to 41 minutes ahead.
+func TestSessionExpiryIsStableForRetries(t *testing.T) {
+	base := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
+	for _, at := range []time.Duration{0, 59 * time.Second, 4 * time.Minute, 8*time.Minute + 59*time.Second} {
+		now := base.Add(at)
+		first, retry := sessionExpiry(now), sessionExpiry(now.Add(900*time.Millisecond))
+		if !first.Equal(retry) {
+			t.Errorf("at %v: %v then %v a moment later", now, first, retry)
+		}
+		if ahead := first.Sub(now); ahead < SessionLifetime || ahead > SessionLifetime+10*time.Minute {
+			t.Errorf("at %v: expires %v ahead", now, ahead)
+		}
 	}
 }

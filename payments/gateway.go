@@ -96,6 +96,14 @@ type CheckoutRequest struct {
 // with a minute's margin for clock drift, since the session holds the cart's stock.
 const SessionLifetime = 31 * time.Minute
 
+// sessionExpiry is when a session created at now expires: SessionLifetime ahead, rounded up to
+// the next ten minutes. A retry of the same creation (same idempotency key, a concurrent click)
+// must send the same parameters, or Stripe refuses it; to the second, two requests a moment
+// apart would differ, within a ten-minute step they almost never do. Holds last 31–41 minutes.
+func sessionExpiry(now time.Time) time.Time {
+	return now.Add(SessionLifetime).Truncate(10 * time.Minute).Add(10 * time.Minute)
+}
+
 // CheckoutSession is what the shop keeps of a created session.
 type CheckoutSession struct {
 	ID        string
@@ -113,7 +121,7 @@ func (g *Gateway) CreateCheckoutSession(ctx context.Context, req CheckoutRequest
 	p.Context = ctx
 	p.SetIdempotencyKey(req.IdempotencyKey)
 	// Stock is held while the session is open: keep it open no longer than Stripe's minimum.
-	p.ExpiresAt = stripe.Int64(time.Now().Add(SessionLifetime).Unix())
+	p.ExpiresAt = stripe.Int64(sessionExpiry(time.Now()).Unix())
 	p.AddMetadata("order_id", strconv.FormatInt(req.OrderID, 10))
 	if req.UserID != 0 {
 		p.ClientReferenceID = stripe.String(strconv.FormatInt(req.UserID, 10))
