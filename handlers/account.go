@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"unicode/utf8"
@@ -80,16 +79,11 @@ func (s *server) handleChangePassword() http.HandlerFunc {
 			return
 		}
 		s.limiter.reset(loginPairKey(r, v.user.Email))
-		hash, err := s.hasher.hash(r.Context(), next)
-		if errors.Is(err, errHashingBusy) {
-			s.tooBusy(w, r)
+		hash, ok := s.hashPassword(w, r, next)
+		if !ok {
 			return
 		}
-		if err != nil {
-			s.serverError(w, r, fmt.Errorf("hash password: %w", err))
-			return
-		}
-		u, err := s.Store.SetPassword(r.Context(), v.user.ID, string(hash))
+		u, err := s.Store.SetPassword(r.Context(), v.user.ID, hash)
 		if err != nil {
 			s.serverError(w, r, err)
 			return

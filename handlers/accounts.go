@@ -54,16 +54,11 @@ func (s *server) handleSignup() http.HandlerFunc {
 			s.renderAuth(w, r, http.StatusTooManyRequests, "signup", f)
 			return
 		}
-		hash, err := s.hasher.hash(r.Context(), password)
-		if errors.Is(err, errHashingBusy) {
-			s.tooBusy(w, r)
+		hash, ok := s.hashPassword(w, r, password)
+		if !ok {
 			return
 		}
-		if err != nil {
-			s.serverError(w, r, fmt.Errorf("hash password: %w", err))
-			return
-		}
-		u, err := s.Store.CreateUser(r.Context(), email, string(hash))
+		u, err := s.Store.CreateUser(r.Context(), email, hash)
 		if errors.Is(err, store.ErrConflict) {
 			f.EmailError, f.AccountExists = "An account with this email already exists.", true
 			s.renderAuth(w, r, http.StatusConflict, "signup", f)

@@ -19,6 +19,25 @@ func (s *server) handleConfig() http.HandlerFunc {
 	}
 }
 
+// tooManyCheckouts answers 429 when this address has started its share of payments lately:
+// each new Checkout Session or PaymentIntent is a call to Stripe, whose rate limit is the
+// shop's. Starting one counts through countCheckout.
+func (s *server) tooManyCheckouts(w http.ResponseWriter, r *http.Request) bool {
+	if s.limiter.count("checkout:"+clientAddr(r), checkoutWindow) < checkoutsPerIP {
+		return false
+	}
+	retryAfter(w, checkoutWindow)
+	s.Logger.Warn("checkout rate limited", "addr", clientAddr(r))
+	s.errorPage(w, r, http.StatusTooManyRequests, "Too many checkouts",
+		"Too many checkouts were started from your network. Your cart is kept: please try again in a few minutes.")
+	return true
+}
+
+// countCheckout counts a payment started at the provider against the address's limit.
+func (s *server) countCheckout(r *http.Request) {
+	s.limiter.add("checkout:"+clientAddr(r), checkoutWindow)
+}
+
 // handleCreateCheckoutSession turns the cart into a pending order and sends the shopper to
 // Stripe Checkout to pay for it. Prices come only from the database: nothing in the request
 // body is read, so a forged price or amount field has no effect.
@@ -26,12 +45,7 @@ func (s *server) handleCreateCheckoutSession() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v := s.visitorOf(r)
 		ctx := r.Context()
-		// Each new Checkout Session is a call to Stripe, whose rate limit is the shop's.
-		if s.limiter.count("checkout:"+clientAddr(r), checkoutWindow) >= checkoutsPerIP {
-			retryAfter(w, checkoutWindow)
-			s.Logger.Warn("checkout rate limited", "addr", clientAddr(r))
-			s.errorPage(w, r, http.StatusTooManyRequests, "Too many checkouts",
-				"Too many checkouts were started from your network. Your cart is kept: please try again in a few minutes.")
+		if s.tooManyCheckouts(w, r) {
 			return
 		}
 		o, reused, err := s.Store.PrepareOrder(ctx, v.cartRef())
@@ -54,7 +68,7 @@ func (s *server) handleCreateCheckoutSession() http.HandlerFunc {
 			return
 		}
 		req := s.checkoutRequest(o, v, o.IdempotencyKey())
-		s.limiter.add("checkout:"+clientAddr(r), checkoutWindow)
+		s.countCheckout(r)
 		cs, err := s.Payments.CreateCheckoutSession(ctx, req)
 		if err != nil {
 			s.Logger.Error("create checkout session", "error", err, "order_id", o.ID, "stripe_request_id", payments.RequestID(err))

@@ -3,6 +3,8 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"runtime"
 	"time"
 
@@ -48,4 +50,19 @@ func (h *hasher) hash(ctx context.Context, password string) ([]byte, error) {
 	}
 	defer func() { <-h.turns }()
 	return bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+}
+
+// hashPassword hashes a new password for a form handler; when it cannot (every turn taken, or
+// a failure) it answers the request itself and reports false.
+func (s *server) hashPassword(w http.ResponseWriter, r *http.Request, password string) (string, bool) {
+	hash, err := s.hasher.hash(r.Context(), password)
+	switch {
+	case errors.Is(err, errHashingBusy):
+		s.tooBusy(w, r)
+		return "", false
+	case err != nil:
+		s.serverError(w, r, fmt.Errorf("hash password: %w", err))
+		return "", false
+	}
+	return string(hash), true
 }

@@ -43,10 +43,7 @@ func (s *server) handleCreatePaymentIntent() http.HandlerFunc {
 		}
 		v := s.visitorOf(r)
 		ctx := r.Context()
-		if s.limiter.count("checkout:"+clientAddr(r), checkoutWindow) >= checkoutsPerIP {
-			retryAfter(w, checkoutWindow)
-			s.errorPage(w, r, http.StatusTooManyRequests, "Too many checkouts",
-				"Too many checkouts were started from your network. Your cart is kept: please try again in a few minutes.")
+		if s.tooManyCheckouts(w, r) {
 			return
 		}
 		o, reused, err := s.Store.PrepareOrderOfKind(ctx, v.cartRef(), store.KindPaymentIntent)
@@ -59,7 +56,7 @@ func (s *server) handleCreatePaymentIntent() http.HandlerFunc {
 			return
 		}
 		if !reused || o.PaymentClientSecret == "" {
-			s.limiter.add("checkout:"+clientAddr(r), checkoutWindow)
+			s.countCheckout(r)
 			req := payments.IntentRequest{OrderID: o.ID, IdempotencyKey: o.IdempotencyKey() + "-intent",
 				Amount: o.AmountTotal, Currency: o.Currency}
 			if v.user != nil {
@@ -140,36 +137,6 @@ func (s *server) handlePaymentComplete() http.HandlerFunc {
 		stream := "/orders/events?payment_intent=" + url.QueryEscape(intent)
 		s.render(w, r, http.StatusOK, components.SuccessPage(s.page(r.Context(), v, "Thank you"), orderView(o), stream))
 	}
-}
-
-// ownOrder loads the order named by id if the visitor may see it: its user, or for a guest's
-// order the holder of the cart it came from. Otherwise it answers 404 itself.
-func (s *server) ownOrder(w http.ResponseWriter, r *http.Request, v *visitor, id string) (store.Order, bool) {
-	orderID, err := strconv.ParseInt(id, 10, 64)
-	if err != nil {
-		s.notFound(w, r)
-		return store.Order{}, false
-	}
-	o, err := s.Store.Order(r.Context(), orderID)
-	if errors.Is(err, store.ErrNotFound) {
-		s.notFound(w, r)
-		return store.Order{}, false
-	}
-	if err != nil {
-		s.serverError(w, r, err)
-		return store.Order{}, false
-	}
-	mine := v.user != nil && o.UserID == v.user.ID
-	if o.UserID == 0 && v.user == nil && v.cartToken != "" {
-		if cart, err := s.Store.Cart(r.Context(), v.cartRef()); err == nil && cart.ID == o.CartID && o.CartID != 0 {
-			mine = true
-		}
-	}
-	if !mine {
-		s.notFound(w, r)
-		return store.Order{}, false
-	}
-	return o, true
 }
 
 // payPageCSP is the shop's policy widened by exactly what Stripe.js needs on the payment page:

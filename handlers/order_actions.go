@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"storefront/payments"
@@ -21,27 +20,8 @@ const sessionStillUsable = 5 * time.Minute
 // itself (an order id says nothing about whose it is) and reports false.
 func (s *server) pendingOrderOf(w http.ResponseWriter, r *http.Request) (*visitor, store.Order, bool) {
 	v := s.visitorOf(r)
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		s.notFound(w, r)
-		return v, store.Order{}, false
-	}
-	o, err := s.Store.Order(r.Context(), id)
-	if err != nil {
-		s.storeError(w, r, err)
-		return v, store.Order{}, false
-	}
-	mine := o.UserID != 0 && v.user != nil && v.user.ID == o.UserID
-	if o.UserID == 0 && v.user == nil && v.cartToken != "" && o.CartID != 0 {
-		c, err := s.Store.Cart(r.Context(), v.cartRef())
-		if err != nil {
-			s.serverError(w, r, err)
-			return v, store.Order{}, false
-		}
-		mine = c.ID == o.CartID
-	}
-	if !mine {
-		s.notFound(w, r)
+	o, ok := s.ownOrder(w, r, v, r.PathValue("id"))
+	if !ok {
 		return v, store.Order{}, false
 	}
 	if o.Status != store.StatusPending {
@@ -66,10 +46,7 @@ func (s *server) handlePayOrder() http.HandlerFunc {
 			s.checkoutStarted(w, r, o.CheckoutSessionID, o.CheckoutURL)
 			return
 		}
-		if s.limiter.count("checkout:"+clientAddr(r), checkoutWindow) >= checkoutsPerIP {
-			retryAfter(w, checkoutWindow)
-			s.errorPage(w, r, http.StatusTooManyRequests, "Too many checkouts",
-				"Too many checkouts were started from your network. Please try again in a few minutes.")
+		if s.tooManyCheckouts(w, r) {
 			return
 		}
 		// A session about to close must be closed first, so that the order is never payable twice.
@@ -86,7 +63,7 @@ func (s *server) handlePayOrder() http.HandlerFunc {
 			return
 		}
 		key := fmt.Sprintf("%s-attempt-%d", o.IdempotencyKey(), attempt)
-		s.limiter.add("checkout:"+clientAddr(r), checkoutWindow)
+		s.countCheckout(r)
 		cs, err := s.Payments.CreateCheckoutSession(ctx, s.checkoutRequest(o, v, key))
 		if err != nil {
 			s.Logger.Error("resume checkout", "error", err, "order_id", o.ID, "stripe_request_id", payments.RequestID(err))

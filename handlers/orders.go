@@ -116,3 +116,36 @@ func orderJSONOf(o store.Order) orderJSON {
 	}
 	return j
 }
+
+// ownOrder loads the order named by id if the visitor may see it: its user, or for a guest's
+// order the holder of the cart it came from. Otherwise it answers 404 itself.
+func (s *server) ownOrder(w http.ResponseWriter, r *http.Request, v *visitor, id string) (store.Order, bool) {
+	orderID, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		s.notFound(w, r)
+		return store.Order{}, false
+	}
+	o, err := s.Store.Order(r.Context(), orderID)
+	if errors.Is(err, store.ErrNotFound) {
+		s.notFound(w, r)
+		return store.Order{}, false
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return store.Order{}, false
+	}
+	mine := o.UserID != 0 && v.user != nil && o.UserID == v.user.ID
+	if o.UserID == 0 && v.user == nil && v.cartToken != "" && o.CartID != 0 {
+		cart, err := s.Store.Cart(r.Context(), v.cartRef())
+		if err != nil {
+			s.serverError(w, r, err)
+			return store.Order{}, false
+		}
+		mine = cart.ID == o.CartID
+	}
+	if !mine {
+		s.notFound(w, r)
+		return store.Order{}, false
+	}
+	return o, true
+}

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 
 	"storefront/components"
@@ -42,16 +41,11 @@ func (s *server) handleResetPassword() http.HandlerFunc {
 			s.renderResetForm(w, r, http.StatusUnprocessableEntity, f)
 			return
 		}
-		hash, err := s.hasher.hash(r.Context(), password)
-		if errors.Is(err, errHashingBusy) {
-			s.tooBusy(w, r)
+		hash, ok := s.hashPassword(w, r, password)
+		if !ok {
 			return
 		}
-		if err != nil {
-			s.serverError(w, r, fmt.Errorf("hash password: %w", err))
-			return
-		}
-		u, err := s.Store.ResetPassword(r.Context(), token, string(hash))
+		u, err := s.Store.ResetPassword(r.Context(), token, hash)
 		if errors.Is(err, store.ErrResetToken) {
 			s.resetLinkInvalid(w, r)
 			return
