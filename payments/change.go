@@ -3,7 +3,6 @@ package payments
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 
 	"github.com/stripe/stripe-go/v76"
@@ -51,14 +50,11 @@ var HandledEventTypes = []stripe.EventType{
 
 // changeOf reads what a Stripe event means for the shop: this is the one place that knows
 // Stripe's event types and what each says about an order.
-func changeOf(ev stripe.Event, payload []byte) (store.Change, error) {
-	if ev.ID == "" || ev.Type == "" || ev.Data == nil || len(ev.Data.Raw) == 0 {
+func changeOf(ev envelope, payload []byte) (store.Change, error) {
+	if ev.ID == "" || ev.Type == "" || ev.Data.Object == nil {
 		return store.Change{}, errors.New("decode event: id, type or data.object missing")
 	}
-	var obj stableObject
-	if err := json.Unmarshal(ev.Data.Raw, &obj); err != nil {
-		return store.Change{}, fmt.Errorf("decode event data.object: %w", err)
-	}
+	obj := *ev.Data.Object
 	orderID, _ := strconv.ParseInt(obj.Metadata["order_id"], 10, 64)
 	ch := store.Change{
 		Event: store.EventRecord{ID: ev.ID, Type: string(ev.Type), APIVersion: ev.APIVersion, Created: ev.Created,

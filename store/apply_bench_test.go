@@ -42,7 +42,7 @@ func BenchmarkApplyEventCompleted(b *testing.B) {
 }
 
 // benchPendingOrders writes n pending guest orders of two products, each in its own cart with
-// a Checkout Session, in one transaction (PrepareOrder would take three commits per order).
+// a Checkout Session and holding its stock, in one transaction (PrepareOrder would take three commits per order).
 func benchPendingOrders(b *testing.B, db *DB, n int) []Order {
 	b.Helper()
 	ctx := context.Background()
@@ -69,8 +69,8 @@ func benchPendingOrders(b *testing.B, db *DB, n int) []Order {
 				o.Items = append(o.Items, OrderItem{ProductID: p.ID, Name: p.Name, UnitAmount: p.Price, Quantity: 1})
 			}
 			res, err = tx.ExecContext(ctx, `INSERT INTO orders (cart_id, cart_fingerprint, status, amount_total, currency,
-				checkout_session_id, checkout_url, session_expires_at, created_at, updated_at)
-				VALUES (?, 'bench', 'pending', ?, 'usd', ?, 'https://checkout.stripe.com/c/pay/bench', ?, ?, ?)`,
+				checkout_session_id, checkout_url, session_expires_at, created_at, updated_at, stock_state)
+				VALUES (?, 'bench', 'pending', ?, 'usd', ?, 'https://checkout.stripe.com/c/pay/bench', ?, ?, ?, 'held')`,
 				cartID, o.AmountTotal, "cs_bench_"+strconv.Itoa(i), now, now, now)
 			if err != nil {
 				return err
@@ -80,6 +80,9 @@ func benchPendingOrders(b *testing.B, db *DB, n int) []Order {
 			for _, it := range o.Items {
 				if _, err := tx.ExecContext(ctx, "INSERT INTO order_items (order_id, product_id, name, unit_amount, quantity) VALUES (?, ?, ?, ?, 1)",
 					o.ID, it.ProductID, it.Name, it.UnitAmount); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, "UPDATE products SET held = held + 1 WHERE id = ?", it.ProductID); err != nil {
 					return err
 				}
 			}
@@ -127,4 +130,38 @@ func benchCompletedEvent(o Order) Change {
 		Payment:       &Payment{Amount: o.AmountTotal, Currency: "usd"},
 		CustomerEmail: "buyer@example.com",
 	}
+}
+
+// BenchmarkApplyEventCompletedConcurrent is BenchmarkApplyEventCompleted with 64 webhooks in
+// flight, as under a burst: the events share commits, so this is the committer's CPU ceiling.
+func BenchmarkApplyEventCompletedConcurrent(b *testing.B) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	orders := benchPendingOrders(b, db, b.N)
+	events := make(chan Change, len(orders))
+	for _, o := range orders {
+		events <- benchCompletedEvent(o)
+	}
+	close(events)
+	b.ReportAllocs()
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			ev := <-events
+			res, err := db.ApplyChange(ctx, ev)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if res.Outcome != OutcomeApplied {
+				b.Fatalf("event %s: outcome %s (%s), want applied", ev.Event.ID, res.Outcome, res.Reason)
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -129,19 +130,19 @@ func (db *DB) applyBatch(batch []applyRequest) {
 	results := make([]applyResult, len(batch))
 	err := db.inTx(ctx, func(tx *writeTx) error {
 		for i, req := range batch {
-			if _, err := tx.tx.ExecContext(ctx, "SAVEPOINT event"); err != nil {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT event"); err != nil {
 				return err
 			}
 			res, err := db.applyOne(ctx, tx, req.ch)
 			if err != nil {
-				if _, rerr := tx.tx.ExecContext(ctx, "ROLLBACK TO event"); rerr != nil {
+				if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO event"); rerr != nil {
 					return rerr
 				}
 				results[i].err = err
 			} else {
 				results[i].res = res
 			}
-			if _, err := tx.tx.ExecContext(ctx, "RELEASE event"); err != nil {
+			if _, err := tx.ExecContext(ctx, "RELEASE event"); err != nil {
 				return err
 			}
 		}
@@ -155,33 +156,42 @@ func (db *DB) applyBatch(batch []applyRequest) {
 	}
 }
 
-// applyOne records one event and applies its change inside the committer's transaction.
+// applyOne records one event and applies its change inside the committer's transaction. The
+// event is looked up first and stored after its change, with the outcome, in one write.
 func (db *DB) applyOne(ctx context.Context, tx *writeTx, ch Change) (EventResult, error) {
 	ev := ch.Event
 	if ev.ID == "" {
 		return EventResult{}, errors.New("event has no id")
 	}
-	encoded, err := json.Marshal(ch)
-	if err != nil {
-		return EventResult{}, fmt.Errorf("encode change: %w", err)
-	}
-	now := db.now()
-	r, err := tx.ExecContext(ctx, `INSERT INTO stripe_events (id, type, api_version, created, object_id, payment_intent, refunded,
-		effect, change, payload, received_at)
-		VALUES (?, ?, ?, ?, ?, nullif(?, ''), ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		ev.ID, ev.Type, ev.APIVersion, ev.Created, ev.ObjectID, ch.Order.PaymentIntent, ch.Refund.Full,
-		string(ch.Effect), encoded, ev.Payload, now)
-	if err != nil {
-		return EventResult{}, fmt.Errorf("store event: %w", err)
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
+	var seen int
+	switch err := tx.QueryRowContext(ctx, "SELECT 1 FROM stripe_events WHERE id = ?", ev.ID).Scan(&seen); {
+	case err == nil:
 		return EventResult{Outcome: OutcomeDuplicate}, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return EventResult{}, fmt.Errorf("look up event: %w", err)
 	}
 	res, err := db.apply(ctx, tx, ch)
 	if err != nil {
 		return EventResult{}, err
 	}
-	return res, db.recordOutcome(ctx, tx, ev.ID, res)
+	encoded, err := json.Marshal(ch)
+	if err != nil {
+		return EventResult{}, fmt.Errorf("encode change: %w", err)
+	}
+	var orderID any
+	if res.Order != nil {
+		orderID = res.Order.ID
+	}
+	now := db.now()
+	_, err = tx.ExecContext(ctx, `INSERT INTO stripe_events (id, type, api_version, created, object_id, payment_intent, refunded,
+		effect, change, payload, received_at, processed_at, outcome, order_id)
+		VALUES (?, ?, ?, ?, ?, nullif(?, ''), ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ev.ID, ev.Type, ev.APIVersion, ev.Created, ev.ObjectID, ch.Order.PaymentIntent, ch.Refund.Full,
+		string(ch.Effect), encoded, ev.Payload, now, now, string(res.Outcome), orderID)
+	if err != nil {
+		return EventResult{}, fmt.Errorf("store event: %w", err)
+	}
+	return res, nil
 }
 
 // recordOutcome notes on the stored event what applying it did.

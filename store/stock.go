@@ -98,10 +98,12 @@ func sellStock(ctx context.Context, tx *writeTx, o *Order, force bool) (short st
 		return "", nil
 	case StockHeld:
 		for _, it := range o.Items {
-			if err := addStock(ctx, tx, it, "held", -1); err != nil {
-				return "", err
+			_, err := tx.ExecContext(ctx, "UPDATE products SET held = held - ?, sold = sold + ? WHERE id = ?", it.Quantity, it.Quantity, it.ProductID)
+			if err != nil {
+				return "", fmt.Errorf("count stock of product %d: %w", it.ProductID, err)
 			}
 		}
+		return "", setStockState(ctx, tx, o, StockSold)
 	default:
 		for _, it := range o.Items {
 			var free sql.NullInt64

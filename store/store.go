@@ -51,8 +51,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
 	uri := (&url.URL{Scheme: "file", Path: abs}).String()
 	// Money confirmations must survive a power cut: the writer syncs every commit (FULL).
+	// temp_store(MEMORY) keeps the statement journal of each event's savepoint in memory: on
+	// disk it cost a write() per touched page, a fifth of the committer's time.
 	write, err := sql.Open("sqlite", uri+"?"+common+
-		"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
