@@ -120,8 +120,8 @@ func (db *DB) AcceptAsPaid(ctx context.Context, who Actor, id int64, note string
 			o.PaidAt = now
 		}
 		o.Status, o.UpdatedAt = StatusPaid, now
-		_, err = tx.ExecContext(ctx, "UPDATE orders SET status = 'paid', paid_at = ?, updated_at = ? WHERE id = ?",
-			formatTime(o.PaidAt), formatTime(now), id)
+		_, err = tx.ExecContext(ctx, "UPDATE orders SET status = 'paid', paid_at = ?, updated_at = ?, stock_state = ? WHERE id = ?",
+			formatTime(o.PaidAt), formatTime(now), o.StockState, id)
 		if err != nil {
 			return fmt.Errorf("accept order %d: %w", id, err)
 		}

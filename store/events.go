@@ -340,8 +340,9 @@ func (db *DB) transition(ctx context.Context, tx *writeTx, o Order, to Status, o
 	}
 	o.PaymentError = "" // an attempt's error is old news once the order has moved on
 	_, err = tx.ExecContext(ctx, `UPDATE orders SET status = ?, updated_at = ?, paid_at = coalesce(?, paid_at),
-		payment_intent = nullif(?, ''), customer_email = nullif(?, ''), review_reason = ?, payment_error = NULL WHERE id = ?`,
-		to, formatTime(now), paidAt, o.PaymentIntent, o.CustomerEmail, o.ReviewReason, o.ID)
+		payment_intent = nullif(?, ''), customer_email = nullif(?, ''), review_reason = ?, payment_error = NULL, stock_state = ?
+		WHERE id = ?`,
+		to, formatTime(now), paidAt, o.PaymentIntent, o.CustomerEmail, o.ReviewReason, o.StockState, o.ID)
 	if err != nil {
 		return EventResult{}, fmt.Errorf("update order %d: %w", o.ID, err)
 	}
@@ -418,22 +419,22 @@ func (db *DB) applyKept(ctx context.Context, tx *writeTx, o Order) (Order, error
 	return o, nil
 }
 
-// removeBought takes the order's items out of the cart it came from, leaving anything added since.
+// removeBought takes the order's items out of the cart it came from, leaving anything added
+// since: two statements whatever the number of items.
 func removeBought(ctx context.Context, tx *writeTx, o Order) error {
 	if o.CartID == 0 {
 		return nil
 	}
-	for _, it := range o.Items {
-		_, err := tx.ExecContext(ctx, "DELETE FROM cart_items WHERE cart_id = ? AND product_id = ? AND quantity <= ?",
-			o.CartID, it.ProductID, it.Quantity)
-		if err != nil {
-			return fmt.Errorf("empty cart: %w", err)
-		}
-		_, err = tx.ExecContext(ctx, "UPDATE cart_items SET quantity = quantity - ? WHERE cart_id = ? AND product_id = ?",
-			it.Quantity, o.CartID, it.ProductID)
-		if err != nil {
-			return fmt.Errorf("empty cart: %w", err)
-		}
+	_, err := tx.ExecContext(ctx, `DELETE FROM cart_items WHERE cart_id = ? AND quantity <= (SELECT oi.quantity FROM order_items oi
+		WHERE oi.order_id = ? AND oi.product_id = cart_items.product_id)`, o.CartID, o.ID)
+	if err != nil {
+		return fmt.Errorf("empty cart: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE cart_items SET quantity = quantity - (SELECT oi.quantity FROM order_items oi
+		WHERE oi.order_id = ?1 AND oi.product_id = cart_items.product_id)
+		WHERE cart_id = ?2 AND product_id IN (SELECT product_id FROM order_items WHERE order_id = ?1)`, o.ID, o.CartID)
+	if err != nil {
+		return fmt.Errorf("empty cart: %w", err)
 	}
 	return nil
 }

@@ -179,7 +179,8 @@ func (db *DB) PrepareOrderOfKind(ctx context.Context, ref CartRef, kind Kind) (o
 			if err := holdStock(ctx, tx, o.Items); err != nil {
 				return err
 			}
-			return setStockState(ctx, tx, &o, StockHeld)
+			o.StockState = StockHeld
+			return saveStockState(ctx, tx, o)
 		}
 		o = Order{UserID: ref.UserID, CartID: cart.ID, Status: StatusPending, AmountTotal: cart.Total(),
 			Currency: cart.Currency(), CreatedAt: now, UpdatedAt: now, Kind: kind, StockState: StockHeld}
@@ -255,7 +256,10 @@ func (db *DB) FailCheckout(ctx context.Context, orderID int64) error {
 		if err != nil {
 			return err
 		}
-		return releaseStock(ctx, tx, &o)
+		if err := releaseStock(ctx, tx, &o); err != nil {
+			return err
+		}
+		return saveStockState(ctx, tx, o)
 	})
 }
 

@@ -67,15 +67,15 @@ func addStock(ctx context.Context, tx *writeTx, it OrderItem, counter string, si
 	return nil
 }
 
-func setStockState(ctx context.Context, tx *writeTx, o *Order, state StockState) error {
-	if _, err := tx.ExecContext(ctx, "UPDATE orders SET stock_state = ? WHERE id = ?", state, o.ID); err != nil {
+// saveStockState records what the order does to stock now (see releaseStock and sellStock).
+func saveStockState(ctx context.Context, tx *writeTx, o Order) error {
+	if _, err := tx.ExecContext(ctx, "UPDATE orders SET stock_state = ? WHERE id = ?", o.StockState, o.ID); err != nil {
 		return fmt.Errorf("record stock of order %d: %w", o.ID, err)
 	}
-	o.StockState = state
 	return nil
 }
 
-// releaseStock gives back what an order holds.
+// releaseStock gives back what an order holds. It sets o.StockState; the caller saves it.
 func releaseStock(ctx context.Context, tx *writeTx, o *Order) error {
 	if o.StockState != StockHeld {
 		return nil
@@ -85,13 +85,14 @@ func releaseStock(ctx context.Context, tx *writeTx, o *Order) error {
 			return err
 		}
 	}
-	return setStockState(ctx, tx, o, StockReleased)
+	o.StockState = StockReleased
+	return nil
 }
 
 // sellStock turns what an order holds into sold. An order that holds nothing (its hold was
 // released) takes its quantities from what is free now; when some product has too few, nothing
 // changes and the product is named: the order is oversold. force sells regardless, for an
-// admin who accepts an order as paid.
+// admin who accepts an order as paid. It sets o.StockState; the caller saves it.
 func sellStock(ctx context.Context, tx *writeTx, o *Order, force bool) (short string, err error) {
 	switch o.StockState {
 	case StockSold:
@@ -103,7 +104,8 @@ func sellStock(ctx context.Context, tx *writeTx, o *Order, force bool) (short st
 				return "", fmt.Errorf("count stock of product %d: %w", it.ProductID, err)
 			}
 		}
-		return "", setStockState(ctx, tx, o, StockSold)
+		o.StockState = StockSold
+		return "", nil
 	default:
 		for _, it := range o.Items {
 			var free sql.NullInt64
@@ -121,10 +123,12 @@ func sellStock(ctx context.Context, tx *writeTx, o *Order, force bool) (short st
 			return "", err
 		}
 	}
-	return "", setStockState(ctx, tx, o, StockSold)
+	o.StockState = StockSold
+	return "", nil
 }
 
-// moveStock does what moving the order to status to does to its stock: paid sells it (or
+// moveStock does what moving the order to status to does to its stock (the caller saves
+// o.StockState): paid sells it (or
 // reports the product that is short, changing nothing), expired and failed release the hold,
 // and a refund of an order that was never paid (one under review) releases it too. A refund of
 // a paid order does not restock.
@@ -165,6 +169,9 @@ func releaseSuperseded(ctx context.Context, tx *writeTx, cartID int64) error {
 			return err
 		}
 		if err := releaseStock(ctx, tx, &o); err != nil {
+			return err
+		}
+		if err := saveStockState(ctx, tx, o); err != nil {
 			return err
 		}
 	}
