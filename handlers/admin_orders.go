@@ -86,7 +86,7 @@ func (s *server) handleAdminOrders() http.HandlerFunc {
 func (s *server) adminStream(r *http.Request) *orderStream {
 	f := orderFilterOf(r.URL.Query())
 	return &orderStream{
-		sub: s.Broker.Subscribe(adminTopic),
+		topics: []string{adminTopic},
 		snapshot: func(ctx context.Context) ([]store.Order, error) {
 			orders, _, err := s.Store.AdminOrders(ctx, f, adminPageSize, 0)
 			out := make([]store.Order, len(orders))

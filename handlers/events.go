@@ -5,20 +5,11 @@ import (
 	"context"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/a-h/templ"
 
 	"storefront/components"
-	"storefront/live"
 	"storefront/store"
-)
-
-// Live stream settings.
-const (
-	heartbeatEvery = 15 * time.Second
-	reconnectAfter = 2 * time.Second
-	streamBuffer   = 8 // messages a stream may fall behind before it is dropped
 )
 
 // publishOrder sends a committed order change to its owner's streams and to the streams of its
@@ -49,40 +40,13 @@ func refuseStream(w http.ResponseWriter) { w.Header().Set("HX-Reswap", "none") }
 // checkout's status panel, for the success page. Each connection starts with the current state,
 // so a page that reconnects after missing messages is whole again.
 //
-// A stream's goroutine lives as long as the page stays open, and a goroutine stack grown once
-// stays grown. Reading the database and rendering need a deep stack for a moment, so that work
-// runs on short-lived goroutines (onFreshStack), and thousands of idle streams stay small.
+// Once the current state is sent, the stream takes the connection over from the HTTP server
+// (see stream.go): the request's goroutine and buffers are freed, and an open page costs a
+// parked read and a few small structs.
 func (s *server) handleOrderEvents() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		var st *orderStream
-		onFreshStack(func() error { st = s.openStream(w, r); return nil })
-		if st == nil {
-			return
-		}
-		defer s.streams.release(st.slot)
-		defer st.sub.Close()
-		heartbeat := time.NewTicker(heartbeatEvery)
-		defer heartbeat.Stop()
-		for {
-			select {
-			case o, ok := <-st.sub.C:
-				if !ok {
-					return // dropped for falling behind: the browser reconnects and resyncs
-				}
-				if err := onFreshStack(func() error { return s.sendChange(st, o) }); err != nil {
-					return
-				}
-			case <-heartbeat.C:
-				if st.write([]byte(": keep-alive\n\n")) != nil {
-					return
-				}
-			case <-r.Context().Done():
-				return
-			case <-s.Done:
-				return
-			case <-st.slot.ended: // the session that opened it has ended
-				return
-			}
+		if st := s.openStream(w, r); st != nil && st.conn == nil {
+			st.serveOnRequest(r)
 		}
 	}
 }
@@ -104,21 +68,6 @@ func (v streamView) render(o store.Order) templ.Component {
 		return templ.Join(components.StatusPanel(ov), components.SuccessDetails(ov, true))
 	}
 	return components.OrderRow(ov)
-}
-
-// orderStream is one open event stream: what it watches, how it shows an order, and the
-// connection it writes to.
-type orderStream struct {
-	sub  *live.Subscription[*store.Order]
-	slot *streamSlot
-	view streamView
-	// render, when set, shows an order for this stream alone (the console's filtered list),
-	// instead of the view shared by every stream.
-	render   func(store.Order) templ.Component
-	snapshot func(context.Context) ([]store.Order, error)
-	ctx      context.Context
-	w        http.ResponseWriter
-	rc       *http.ResponseController
 }
 
 // openStream checks who may watch what, subscribes, and sends the current state. It answers
@@ -150,35 +99,48 @@ func (s *server) openStream(w http.ResponseWriter, r *http.Request) *orderStream
 	}
 	slot, full := s.streams.admit(userID, clientAddr(r))
 	if slot == nil {
-		st.sub.Close()
 		refuseStream(w)
 		retryAfter(w, streamRetryAfter)
 		s.writeJSON(w, r, http.StatusTooManyRequests, map[string]string{"error": full})
 		return nil
 	}
-	st.slot = slot
-	st.ctx, st.w, st.rc = r.Context(), w, http.NewResponseController(w)
+	st.s, st.slot, st.ctx = s, slot, context.WithoutCancel(r.Context())
+	st.writing = true // changes wait in the queue until the current state is out
 
 	// Subscribe before reading the snapshot, so that no change falls between the two.
-	orders, err := st.snapshot(st.ctx)
+	st.sub = s.Broker.Subscribe(st.deliver, st.topics...)
+	orders, err := st.snapshot(r.Context())
 	if err != nil {
-		s.streams.release(slot)
 		st.sub.Close()
+		s.streams.release(slot)
 		refuseStream(w)
 		s.serverError(w, r, err)
 		return nil
 	}
-	st.rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
+	msg := buffers.Get().(*bytes.Buffer)
+	defer buffers.Put(msg)
+	if err := s.frame(st.ctx, msg, st.renderer(), orders...); err != nil {
+		st.sub.Close()
+		s.streams.release(slot)
+		refuseStream(w)
+		s.serverError(w, r, err)
+		return nil
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	if st.write([]byte("retry: "+strconv.Itoa(int(reconnectAfter.Milliseconds()))+"\n\n")) != nil || s.send(st, orders...) != nil {
-		s.streams.release(slot)
-		st.sub.Close()
+	first := buffers.Get().(*bytes.Buffer)
+	defer buffers.Put(first)
+	first.Reset()
+	st.takeConnection(w, first)
+	first.WriteString("retry: " + strconv.Itoa(int(reconnectAfter.Milliseconds())) + "\n\n")
+	first.Write(msg.Bytes())
+	if st.write(first.Bytes()) != nil {
+		st.end()
 		return nil
 	}
+	st.start()
 	return st
 }
 
@@ -198,7 +160,7 @@ func (s *server) checkoutStream(ctx context.Context, v *visitor, sessionID, inte
 		return nil
 	}
 	return &orderStream{
-		sub: s.Broker.Subscribe(topic),
+		topics: []string{topic},
 		snapshot: func(ctx context.Context) ([]store.Order, error) {
 			o, err := find(ctx)
 			return []store.Order{o}, err
@@ -210,7 +172,7 @@ func (s *server) checkoutStream(ctx context.Context, v *visitor, sessionID, inte
 // userStream watches a user's orders, for the orders page: each message is an order row.
 func (s *server) userStream(userID int64) *orderStream {
 	return &orderStream{
-		sub: s.Broker.Subscribe(userTopic(userID)),
+		topics: []string{userTopic(userID)},
 		snapshot: func(ctx context.Context) ([]store.Order, error) {
 			return s.Store.OrdersForUser(ctx, userID, ordersShown)
 		},
@@ -218,33 +180,20 @@ func (s *server) userStream(userID int64) *orderStream {
 	}
 }
 
-// write writes raw SSE bytes and flushes them to the browser.
-func (st *orderStream) write(b []byte) error {
-	if _, err := st.w.Write(b); err != nil {
-		return err
-	}
-	return st.rc.Flush()
-}
-
-// send renders orders and sends them as one message: the current state when a stream opens.
-func (s *server) send(st *orderStream, orders ...store.Order) error {
-	frame := buffers.Get().(*bytes.Buffer)
-	defer buffers.Put(frame)
-	if err := s.frame(st.ctx, frame, st.renderer(), orders...); err != nil {
-		return err
-	}
-	return st.write(frame.Bytes())
-}
-
 // sendChange sends one published change. Its message is rendered once for all the streams of
-// the same view (thousands, for one shopper's many tabs), not once per stream.
+// the same view (thousands, for one shopper's many tabs), not once per stream; the console's
+// filtered list renders its own.
 func (s *server) sendChange(st *orderStream, o *store.Order) error {
+	render := func(buf *bytes.Buffer) error { return s.frame(st.ctx, buf, st.renderer(), *o) }
 	if st.render != nil {
-		return s.send(st, *o)
+		msg := buffers.Get().(*bytes.Buffer)
+		defer buffers.Put(msg)
+		if err := render(msg); err != nil {
+			return err
+		}
+		return st.write(msg.Bytes())
 	}
-	msg, err := s.rendered.message(o, st.view, func(buf *bytes.Buffer) error {
-		return s.frame(context.WithoutCancel(st.ctx), buf, st.view.render, *o)
-	})
+	msg, err := s.rendered.message(o, st.view, render)
 	if err != nil {
 		return err
 	}
@@ -278,13 +227,6 @@ func (s *server) frame(ctx context.Context, buf *bytes.Buffer, render func(store
 	buf.Reset()
 	writeEvent(buf, msg.Bytes())
 	return nil
-}
-
-// onFreshStack runs fn on a short-lived goroutine and waits for it (see handleOrderEvents).
-func onFreshStack(fn func() error) error {
-	done := make(chan error, 1)
-	go func() { done <- fn() }()
-	return <-done
 }
 
 // writeEvent writes one SSE message whose data is html, one data: line per line of it.

@@ -53,7 +53,7 @@ func newTestShop(t *testing.T, opts ...shopOption) *testShop {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	s := &testShop{t: t, db: db, fake: &fakeCheckout{}, broker: live.NewBroker[*store.Order](streamBuffer), logs: &syncBuffer{}, done: make(chan struct{})}
+	s := &testShop{t: t, db: db, fake: &fakeCheckout{}, broker: live.NewBroker[*store.Order](), logs: &syncBuffer{}, done: make(chan struct{})}
 	cookies := sessions.NewCookieStore([]byte("0123456789abcdef0123456789abcdef"), []byte("abcdef0123456789abcdef0123456789"))
 	cookies.Options = &sessions.Options{Path: "/", MaxAge: 3600, HttpOnly: true, SameSite: http.SameSiteLaxMode}
 	d := Deps{
@@ -355,3 +355,25 @@ func (f *fakeCheckout) expiredSessions() []string {
 	defer f.mu.Unlock()
 	return append([]string(nil), f.expired...)
 }
+
+// watcher collects what the broker publishes to some topics, for tests that check what the
+// shop announced.
+type watcher struct {
+	C   chan *store.Order
+	sub *live.Subscription[*store.Order]
+}
+
+// watch subscribes to topics; messages beyond 64 unread fail the test.
+func (s *testShop) watch(topics ...string) *watcher {
+	w := &watcher{C: make(chan *store.Order, 64)}
+	w.sub = s.broker.Subscribe(func(o *store.Order) {
+		select {
+		case w.C <- o:
+		default:
+			s.t.Errorf("more than %d unread changes published to %v", cap(w.C), topics)
+		}
+	}, topics...)
+	return w
+}
+
+func (w *watcher) Close() { w.sub.Close() }

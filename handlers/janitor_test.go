@@ -34,7 +34,7 @@ func TestTidyRemovesWhatShoppersLeaveBehind(t *testing.T) {
 		time.Now().Add(time.Hour).UTC().Format("2006-01-02T15:04:05.000Z"), goneOrder.ID); err != nil {
 		t.Fatal(err)
 	}
-	sub := shop.broker.Subscribe(sessionTopic(goneOrder.CheckoutSessionID))
+	sub := shop.watch(sessionTopic(goneOrder.CheckoutSessionID))
 	defer sub.Close()
 
 	// A little later nothing is old enough to go.

@@ -1,10 +1,12 @@
 package handlers
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -35,6 +37,15 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach Flush and deadlines (needed by event streams).
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Hijack hands the connection to an event stream, which answers 200 on it itself.
+func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(r.ResponseWriter).Hijack()
+	if err == nil && r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return conn, rw, err
+}
 
 // logRequests writes one structured line per request.
 func (s *server) logRequests(next http.Handler) http.Handler {

@@ -31,7 +31,7 @@ type PaymentGateway interface {
 // re-publishes each instance's commits locally, can serve many.
 type Broker interface {
 	Publish(topic string, o *store.Order)
-	Subscribe(topics ...string) *live.Subscription[*store.Order]
+	Subscribe(deliver func(*store.Order), topics ...string) *live.Subscription[*store.Order]
 }
 
 // Deps is everything the server needs.
@@ -86,7 +86,7 @@ func NewServer(d Deps) http.Handler {
 
 func newServer(d Deps) (*server, http.Handler) {
 	if d.Broker == nil {
-		d.Broker = live.NewBroker[*store.Order](streamBuffer)
+		d.Broker = live.NewBroker[*store.Order]()
 	}
 	if d.GuestLinks == nil {
 		d.GuestLinks = NewGuestLinks(d.BaseURL)
@@ -95,6 +95,7 @@ func newServer(d Deps) (*server, http.Handler) {
 		d.Done = make(chan struct{})
 	}
 	s := &server{Deps: d, limiter: newLimiter(), streams: newOpenStreams(d.MaxStreams), hasher: newHasher()}
+	go s.tendStreams()
 	mux := http.NewServeMux()
 	s.routes(mux)
 	var h http.Handler = s.limitBodies(mux)

@@ -15,28 +15,31 @@ const (
 )
 
 // openStreams counts the open event streams per user, per client address and in all, and
-// can end a user's streams (at logout).
+// can end a user's streams (at logout) or every stream (at shutdown).
 type openStreams struct {
 	mu     sync.Mutex
 	max    int
-	total  int
+	all    map[*streamSlot]struct{}
 	byAddr map[string]int
 	byUser map[int64]map[*streamSlot]struct{}
 }
 
-// streamSlot is one admitted stream; ended is closed when the stream must stop.
+// streamSlot is one admitted stream. Ending the slot stops its stream.
 type streamSlot struct {
-	user  int64
-	addr  string
-	ended chan struct{}
-	once  sync.Once
+	user int64
+	addr string
+
+	mu     sync.Mutex
+	ended  bool
+	stream *orderStream // set once the stream runs
 }
 
 func newOpenStreams(max int) *openStreams {
 	if max <= 0 {
 		max = defaultMaxStreams
 	}
-	return &openStreams{max: max, byAddr: make(map[string]int), byUser: make(map[int64]map[*streamSlot]struct{})}
+	return &openStreams{max: max, all: make(map[*streamSlot]struct{}), byAddr: make(map[string]int),
+		byUser: make(map[int64]map[*streamSlot]struct{})}
 }
 
 // admit takes a slot for a stream from addr, of user (0 for a guest), or says which cap is full.
@@ -44,15 +47,15 @@ func (o *openStreams) admit(user int64, addr string) (*streamSlot, string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	switch {
-	case o.total >= o.max:
+	case len(o.all) >= o.max:
 		return nil, "the shop has too many open live pages right now"
 	case o.byAddr[addr] >= streamsPerAddress:
 		return nil, "too many live pages are open from your network"
 	case user != 0 && len(o.byUser[user]) >= streamsPerUser:
 		return nil, "too many live pages are open for your account: close some tabs"
 	}
-	sl := &streamSlot{user: user, addr: addr, ended: make(chan struct{})}
-	o.total++
+	sl := &streamSlot{user: user, addr: addr}
+	o.all[sl] = struct{}{}
 	o.byAddr[addr]++
 	if user != 0 {
 		if o.byUser[user] == nil {
@@ -67,7 +70,10 @@ func (o *openStreams) admit(user int64, addr string) (*streamSlot, string) {
 func (o *openStreams) release(sl *streamSlot) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.total--
+	if _, ok := o.all[sl]; !ok {
+		return
+	}
+	delete(o.all, sl)
 	if o.byAddr[sl.addr]--; o.byAddr[sl.addr] <= 0 {
 		delete(o.byAddr, sl.addr)
 	}
@@ -77,7 +83,6 @@ func (o *openStreams) release(sl *streamSlot) {
 			delete(o.byUser, sl.user)
 		}
 	}
-	sl.end()
 }
 
 // endUser ends every open stream of the user, e.g. when their sessions end at logout.
@@ -89,4 +94,53 @@ func (o *openStreams) endUser(user int64) {
 	}
 }
 
-func (sl *streamSlot) end() { sl.once.Do(func() { close(sl.ended) }) }
+// each calls fn for every open stream.
+func (o *openStreams) each(fn func(*streamSlot)) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for sl := range o.all {
+		fn(sl)
+	}
+}
+
+// count is the number of open streams.
+func (o *openStreams) count() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.all)
+}
+
+// run attaches the slot's stream; a slot ended before that ends the stream at once.
+func (sl *streamSlot) run(st *orderStream) {
+	sl.mu.Lock()
+	ended := sl.ended
+	sl.stream = st
+	sl.mu.Unlock()
+	if ended {
+		go st.end()
+	}
+}
+
+// end stops the slot's stream. It runs under openStreams.mu, so the stream ends on its own
+// goroutine (ending releases the slot).
+func (sl *streamSlot) end() {
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	if sl.ended {
+		return
+	}
+	sl.ended = true
+	if sl.stream != nil {
+		go sl.stream.end()
+	}
+}
+
+// beat queues a keep-alive on the slot's stream.
+func (sl *streamSlot) beat() {
+	sl.mu.Lock()
+	st := sl.stream
+	sl.mu.Unlock()
+	if st != nil {
+		st.queueKeepAlive()
+	}
+}

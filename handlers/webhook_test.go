@@ -17,7 +17,6 @@ import (
 
 	"github.com/stripe/stripe-go/v76/webhook"
 
-	"storefront/live"
 	"storefront/store"
 )
 
@@ -191,7 +190,7 @@ func whCheckStatusEverywhere(t *testing.T, shop *testShop, c *testClient, id int
 
 // whDrain returns the order changes already published to sub, without waiting: the webhook
 // publishes before it answers, so once its answer is in, every message it sent is too.
-func whDrain(sub *live.Subscription[*store.Order]) []store.Order {
+func whDrain(sub *watcher) []store.Order {
 	var out []store.Order
 	for {
 		select {
@@ -409,7 +408,7 @@ func TestWebhookRefund(t *testing.T) {
 func TestWebhookConcurrentDuplicates(t *testing.T) {
 	shop, raw := newShopWithSecrets(t, testSecret)
 	c, u, o := whShopper(t, shop, "ann@example.com")
-	sub := shop.broker.Subscribe(userTopic(u.ID))
+	sub := shop.watch(userTopic(u.ID))
 	defer sub.Close()
 
 	payload := event("evt_concurrent", "checkout.session.completed", sessionObject(o, "paid"))
@@ -558,7 +557,7 @@ func TestWebhookRefused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			shop, raw := newShopWithSecrets(t, testSecret)
 			c, u, o := whShopper(t, shop, "ann@example.com")
-			sub := shop.broker.Subscribe(userTopic(u.ID))
+			sub := shop.watch(userTopic(u.ID))
 			defer sub.Close()
 
 			res := tt.send(t, shop, o)
@@ -648,7 +647,7 @@ func TestWebhookTrust(t *testing.T) {
 				shop := newTestShop(t)
 				other := shop.client().signup("mallory@example.com")
 				c, u, o := whShopper(t, shop, "ann@example.com")
-				sub := shop.broker.Subscribe(userTopic(u.ID))
+				sub := shop.watch(userTopic(u.ID))
 				defer sub.Close()
 				obj := sessionObject(o, "paid")
 				tt.change(obj, other)
@@ -778,9 +777,9 @@ func TestWebhookPaid(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		shop := newTestShop(t)
 		c, u, o := whShopper(t, shop, "ann@example.com")
-		sub := shop.broker.Subscribe(userTopic(u.ID))
+		sub := shop.watch(userTopic(u.ID))
 		defer sub.Close()
-		guestSub := shop.broker.Subscribe(sessionTopic(o.CheckoutSessionID))
+		guestSub := shop.watch(sessionTopic(o.CheckoutSessionID))
 		defer guestSub.Close()
 
 		if res := c.get("/cart"); strings.Contains(res.body, "Your cart is empty.") {
@@ -842,7 +841,7 @@ func TestWebhookPaid(t *testing.T) {
 	t.Run("OnePublishPerTransition", func(t *testing.T) {
 		shop := newTestShop(t)
 		_, u, o := whShopper(t, shop, "ann@example.com")
-		sub := shop.broker.Subscribe(userTopic(u.ID))
+		sub := shop.watch(userTopic(u.ID))
 		defer sub.Close()
 		steps := []struct {
 			id, typ string

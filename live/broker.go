@@ -4,33 +4,31 @@ package live
 import "sync"
 
 // Broker is an in-process publish/subscribe hub keyed by topic (a user, or a checkout session).
-// Publishing never blocks: a subscriber whose buffer is full is dropped, and its page resyncs
-// when it reconnects.
+// Publishing hands each message to every subscriber's deliver function, which must not block:
+// a subscriber queues the message and writes it out on its own time. So an open page needs
+// no goroutine waiting on it.
 type Broker[T any] struct {
 	mu     sync.Mutex
 	topics map[string]map[*Subscription[T]]struct{}
-	buffer int
 }
 
-// Subscription receives the messages published to its topics until it is closed or dropped.
+// Subscription receives the messages published to its topics until it is closed.
 type Subscription[T any] struct {
-	// C delivers messages; it is closed when the subscription is dropped or closed.
-	C      <-chan T
-	c      chan T
-	topics []string
-	broker *Broker[T]
-	closed bool // guarded by broker.mu
+	deliver func(T)
+	topics  []string
+	broker  *Broker[T]
+	closed  bool // guarded by broker.mu
 }
 
-// NewBroker returns a broker whose subscribers may fall up to buffer messages behind.
-func NewBroker[T any](buffer int) *Broker[T] {
-	return &Broker[T]{topics: make(map[string]map[*Subscription[T]]struct{}), buffer: max(buffer, 1)}
+// NewBroker returns an empty broker.
+func NewBroker[T any]() *Broker[T] {
+	return &Broker[T]{topics: make(map[string]map[*Subscription[T]]struct{})}
 }
 
-// Subscribe starts receiving the messages published to any of topics.
-func (b *Broker[T]) Subscribe(topics ...string) *Subscription[T] {
-	c := make(chan T, b.buffer)
-	s := &Subscription[T]{C: c, c: c, topics: topics, broker: b}
+// Subscribe starts handing the messages published to any of topics to deliver. deliver runs
+// while the broker is locked: it must return at once and must not close the subscription.
+func (b *Broker[T]) Subscribe(deliver func(T), topics ...string) *Subscription[T] {
+	s := &Subscription[T]{deliver: deliver, topics: topics, broker: b}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, t := range topics {
@@ -44,16 +42,12 @@ func (b *Broker[T]) Subscribe(topics ...string) *Subscription[T] {
 	return s
 }
 
-// Publish sends msg to every subscriber of topic without waiting for any of them.
+// Publish hands msg to every subscriber of topic.
 func (b *Broker[T]) Publish(topic string, msg T) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for s := range b.topics[topic] {
-		select {
-		case s.c <- msg:
-		default:
-			b.removeLocked(s) // too slow: drop it rather than hold up the publisher
-		}
+		s.deliver(msg)
 	}
 }
 
@@ -64,14 +58,12 @@ func (b *Broker[T]) Subscribers(topic string) int {
 	return len(b.topics[topic])
 }
 
-// Close ends the subscription; it is safe to call more than once.
+// Close ends the subscription: deliver is not called again once Close returns. It is safe to
+// call more than once.
 func (s *Subscription[T]) Close() {
-	s.broker.mu.Lock()
-	defer s.broker.mu.Unlock()
-	s.broker.removeLocked(s)
-}
-
-func (b *Broker[T]) removeLocked(s *Subscription[T]) {
+	b := s.broker
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if s.closed {
 		return
 	}
@@ -82,5 +74,4 @@ func (b *Broker[T]) removeLocked(s *Subscription[T]) {
 			delete(b.topics, t)
 		}
 	}
-	close(s.c)
 }
