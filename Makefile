@@ -13,14 +13,16 @@ dev: ## rebuild and reload the browser on every change to a .templ or .go file
 test: ## every test, including the browser test when Chromium is installed
 	$(GO) test -count=1 -timeout 5m ./...
 
-generate: ## regenerate the templ components (*_templ.go are committed)
+generate: ## regenerate the templ components and the compressed assets (both are committed)
 	$(GO) tool templ generate
+	$(GO) generate ./assets
 
 vendor: ## refresh assets/ from the npm packages pinned in package.json
 	npm ci --no-audit --no-fund
 	cp node_modules/htmx.org/dist/htmx.min.js assets/htmx.min.js
 	cp node_modules/htmx.org/dist/ext/hx-sse.min.js assets/hx-sse.min.js
 	cp node_modules/htmx.org/dist/ext/hx-upsert.min.js assets/hx-upsert.min.js
+	$(GO) generate ./assets
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

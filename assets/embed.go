@@ -9,8 +9,15 @@ import (
 	"io/fs"
 )
 
+//go:generate go run compress.go
+
 //go:embed *.css *.js *.svg images
 var files embed.FS
+
+// compressed holds a gzip and a brotli copy of each text asset, made by compress.go.
+//
+//go:embed compressed
+var compressed embed.FS
 
 // FS is every embedded asset.
 var FS fs.FS = files
@@ -36,3 +43,10 @@ func Path(name string) string {
 
 // Version is the content version of an asset ("" when there is no such asset).
 func Version(name string) string { return versions[name] }
+
+// Compressed returns the asset's gzip and brotli copies (nil when it has none).
+func Compressed(name string) (gz, br []byte) {
+	gz, _ = compressed.ReadFile("compressed/" + name + ".gz")
+	br, _ = compressed.ReadFile("compressed/" + name + ".br")
+	return gz, br
+}

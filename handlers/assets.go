@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"bytes"
-	"compress/gzip"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -11,28 +9,20 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/andybalholm/brotli"
-
 	"storefront/assets"
 )
 
-// asset is one embedded file with its compressed forms, made once per process.
+// asset is one embedded file with its compressed copies.
 type asset struct {
 	body, gzip, brotli []byte
 	contentType        string
 }
 
-// brotliOptions compress as well as brotli can, with a 256 KiB window instead of the default
-// 4 MiB: every file the shop compresses is smaller than that, so the output is the same, and
-// the encoder's memory (tens of MiB at start-up otherwise) is not.
-var brotliOptions = brotli.WriterOptions{Quality: brotli.BestCompression, LGWin: 18}
-
 // compressible lists the types worth compressing; images other than SVG already are.
 var compressible = map[string]bool{".css": true, ".js": true, ".svg": true}
 
-// loadAssets reads every embedded file and compresses the text ones with gzip and brotli at
-// their best levels: they never change while the process runs, so this is paid once (in the
-// background at start-up, see newServer), never per request.
+// loadAssets reads every embedded file with its gzip and brotli copies, which are made at
+// build time (assets/compress.go), so the shop never compresses a static file itself.
 var loadAssets = sync.OnceValue(func() map[string]*asset {
 	table := map[string]*asset{}
 	fs.WalkDir(assets.FS, ".", func(name string, d fs.DirEntry, err error) error {
@@ -48,19 +38,7 @@ var loadAssets = sync.OnceValue(func() map[string]*asset {
 			a.contentType = http.DetectContentType(body)
 		}
 		if compressible[path.Ext(name)] {
-			var gz, br bytes.Buffer
-			zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
-			zw.Write(body)
-			zw.Close()
-			bw := brotli.NewWriterOptions(&br, brotliOptions)
-			bw.Write(body)
-			bw.Close()
-			if gz.Len() < len(body) {
-				a.gzip = gz.Bytes()
-			}
-			if br.Len() < len(body) {
-				a.brotli = br.Bytes()
-			}
+			a.gzip, a.brotli = assets.Compressed(name)
 		}
 		table[name] = a
 		return nil

@@ -104,6 +104,10 @@ func compressGzip(plain []byte) []byte {
 	return buf.Bytes()
 }
 
+// brotliOptions compress as well as brotli can, with a 256 KiB window instead of the default
+// 4 MiB: a page is smaller than that, so the output is the same, and the encoder's memory is not.
+var brotliOptions = brotli.WriterOptions{Quality: brotli.BestCompression, LGWin: 18}
+
 func compressBrotli(plain []byte) []byte {
 	var buf bytes.Buffer
 	bw := brotli.NewWriterOptions(&buf, brotliOptions)

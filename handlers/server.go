@@ -105,7 +105,6 @@ func newServer(d Deps) (*server, http.Handler) {
 	h = s.securityHeaders(h)
 	h = s.logRequests(h)
 	h = s.fromTrustedProxy(h)
-	go loadAssets() // compress the static files in the background, before the first page needs them
 	go s.keepTidy()
 	go s.keepReconciled()
 	return s, h
