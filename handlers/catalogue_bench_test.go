@@ -71,3 +71,54 @@ func BenchmarkCatalogue(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkCatalogueLoggedIn serves GET / to a shopper who is logged in with two products in
+// the cart: the session cookie, the user and cart reads, and a page of their own.
+func BenchmarkCatalogueLoggedIn(b *testing.B) {
+	h := benchCatalogueHandler(b)
+	post := func(path string, form url.Values, cookies []*http.Cookie) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	rec := post("/signup", url.Values{"email": {"bench@example.com"}, "password": {"correct horse battery"}}, nil)
+	cookies := rec.Result().Cookies()
+	if rec.Code != http.StatusSeeOther || len(cookies) == 0 {
+		b.Fatalf("sign-up: status %d, %d cookies", rec.Code, len(cookies))
+	}
+	for _, id := range []string{"1", "2"} {
+		if rec := post("/cart/items", url.Values{"product_id": {id}, "quantity": {"1"}}, cookies); rec.Code >= 400 {
+			b.Fatalf("add to cart: status %d: %s", rec.Code, rec.Body)
+		}
+	}
+	// A browser shows the sign-up confirmation once and keeps the cookie that clears it.
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if c := rec.Result().Cookies(); len(c) > 0 {
+		cookies = c
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			for _, c := range cookies {
+				req.AddCookie(c)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "bench@example.com") {
+				b.Errorf("status %d, or the page is not the shopper's", rec.Code)
+				return
+			}
+		}
+	})
+}

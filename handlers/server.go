@@ -68,10 +68,11 @@ type Deps struct {
 
 type server struct {
 	Deps
-	limiter *limiter
-	streams *openStreams
-	health  healthCheck
-	hasher  *hasher
+	limiter  *limiter
+	streams  *openStreams
+	sessions sessionCache // decoded session cookies (sessioncache.go)
+	health   healthCheck
+	hasher   *hasher
 	// rendered keeps each published change's messages, rendered once per view.
 	rendered renderMemo
 	// apiVersions remembers the Stripe API versions seen on webhooks, to log each once.

@@ -67,8 +67,8 @@ func (s *server) visitorOf(r *http.Request) *visitor {
 func (s *server) loadVisitor(r *http.Request) *visitor {
 	v := &visitor{}
 	// A missing or undecodable cookie (say, after a key rotation) gives a fresh, empty session.
-	if _, err := r.Cookie(SessionName); err == nil {
-		v.session, _ = s.Sessions.Get(r, SessionName)
+	if c, err := r.Cookie(SessionName); err == nil {
+		v.session = s.session(r, c.Value)
 	}
 	if v.session == nil {
 		v.session = s.newSession()

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
@@ -24,6 +25,7 @@ type DB struct {
 	writeStmts *stmtCache // prepared statements of the writer
 
 	catalogue catalogueCache
+	commits   atomic.Uint64 // write transactions committed by this process
 
 	events  chan applyRequest // Stripe events waiting for the committer (see events.go)
 	closed  chan struct{}     // closed by Close
@@ -157,7 +159,9 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *writeTx) error) error {
 		tx.Rollback()
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	err = tx.Commit()
+	db.commits.Add(1) // even a failed commit may have written: readers of caches look again
+	if err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil

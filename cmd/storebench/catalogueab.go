@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -67,47 +68,53 @@ func benchCatalogue(ctx context.Context, gen loadGenerator, targets []abTarget, 
 	return out, nil
 }
 
-// shopperWithCart signs up a shopper through the shop and puts two products in their cart; it
-// returns the session cookie as a request header line.
+// shopperWithCart signs up a shopper through the shop, puts two products in their cart and
+// opens one page, as a browser would, so that the confirmations shown once are gone; it returns
+// the session cookie as a request header line.
 func shopperWithCart(ctx context.Context, addr string, productIDs []int64) (string, error) {
 	client := &http.Client{Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	post := func(path string, form url.Values, cookie string) (*http.Response, error) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+path, strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	var cookie string
+	do := func(method, path string, form url.Values) (int, error) {
+		req, _ := http.NewRequestWithContext(ctx, method, "http://"+addr+path, strings.NewReader(form.Encode()))
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
 		req.Header.Set("X-Forwarded-For", "10.250.0.1")
 		if cookie != "" {
 			req.Header.Set("Cookie", cookie)
 		}
 		res, err := client.Do(req)
 		if err != nil {
-			return nil, err
+			return 0, fmt.Errorf("%s %s: %w", method, path, err)
 		}
+		io.Copy(io.Discard, res.Body)
 		res.Body.Close()
-		return res, nil
+		for _, c := range res.Cookies() {
+			if c.Name == "storefront" {
+				cookie = c.Name + "=" + c.Value // the browser keeps what the shop sets
+			}
+		}
+		if res.StatusCode >= 400 {
+			return res.StatusCode, fmt.Errorf("%s %s: status %d", method, path, res.StatusCode)
+		}
+		return res.StatusCode, nil
 	}
 	email := "bench-cart-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "@example.com"
-	res, err := post("/signup", url.Values{"email": {email}, "password": {"correct horse battery"}}, "")
+	status, err := do(http.MethodPost, "/signup", url.Values{"email": {email}, "password": {"correct horse battery"}})
 	if err != nil {
 		return "", fmt.Errorf("sign up: %w", err)
 	}
-	var cookie string
-	for _, c := range res.Cookies() {
-		if c.Name == "storefront" {
-			cookie = c.Name + "=" + c.Value
-		}
-	}
-	if res.StatusCode != http.StatusSeeOther || cookie == "" {
-		return "", fmt.Errorf("sign up: status %d, cookie %t", res.StatusCode, cookie != "")
+	if status != http.StatusSeeOther || cookie == "" {
+		return "", fmt.Errorf("sign up: status %d, cookie %t", status, cookie != "")
 	}
 	for i, id := range productIDs[:min(2, len(productIDs))] {
-		res, err := post("/cart/items", url.Values{"product_id": {strconv.FormatInt(id, 10)}, "quantity": {strconv.Itoa(i + 1)}}, cookie)
-		if err != nil {
+		if _, err := do(http.MethodPost, "/cart/items", url.Values{"product_id": {strconv.FormatInt(id, 10)}, "quantity": {strconv.Itoa(i + 1)}}); err != nil {
 			return "", fmt.Errorf("add to cart: %w", err)
 		}
-		if res.StatusCode >= 400 {
-			return "", fmt.Errorf("add to cart: status %d", res.StatusCode)
-		}
+	}
+	if _, err := do(http.MethodGet, "/", nil); err != nil {
+		return "", err
 	}
 	return "Cookie: " + cookie, nil
 }
