@@ -7,6 +7,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"io/fs"
+	"sync"
 )
 
 //go:generate go run compress.go
@@ -22,7 +23,8 @@ var compressed embed.FS
 // FS is every embedded asset.
 var FS fs.FS = files
 
-var versions = func() map[string]string {
+// versions are the assets' content hashes, computed on first use rather than at start-up.
+var versions = sync.OnceValue(func() map[string]string {
 	v := map[string]string{}
 	fs.WalkDir(files, ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -34,15 +36,15 @@ var versions = func() map[string]string {
 		return nil
 	})
 	return v
-}()
+})
 
 // Path is the URL of an asset, versioned by its content so that browsers may cache it forever.
 func Path(name string) string {
-	return "/assets/" + name + "?v=" + versions[name]
+	return "/assets/" + name + "?v=" + versions()[name]
 }
 
 // Version is the content version of an asset ("" when there is no such asset).
-func Version(name string) string { return versions[name] }
+func Version(name string) string { return versions()[name] }
 
 // Compressed returns the asset's gzip and brotli copies (nil when it has none).
 func Compressed(name string) (gz, br []byte) {
