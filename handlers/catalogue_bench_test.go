@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"io"
 	"log/slog"
@@ -11,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/andybalholm/brotli"
 	"github.com/gorilla/sessions"
 
 	"storefront/store"
@@ -18,7 +21,7 @@ import (
 
 // benchCatalogueHandler is the shop's whole handler (middleware included) on a fresh database,
 // logging at warn level as `make bench` runs it, so that no request line is written.
-func benchCatalogueHandler(b *testing.B) http.Handler {
+func benchCatalogueHandler(b testing.TB) http.Handler {
 	b.Helper()
 	db, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
 	if err != nil {
@@ -121,4 +124,42 @@ func BenchmarkCatalogueLoggedIn(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkCompressPage compresses the anonymous home page at the levels the shop uses and at
+// the formats' best, to weigh size against CPU (see cataloguepage.go).
+func BenchmarkCompressPage(b *testing.B) {
+	h := benchCatalogueHandler(b)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	page := rec.Body.Bytes()
+	for _, c := range []struct {
+		name     string
+		compress func([]byte) []byte
+	}{
+		{"gzip/shop", compressGzip},
+		{"gzip/best", func(p []byte) []byte {
+			var buf bytes.Buffer
+			zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+			zw.Write(p)
+			zw.Close()
+			return buf.Bytes()
+		}},
+		{"brotli/shop", compressBrotli},
+		{"brotli/best", func(p []byte) []byte {
+			var buf bytes.Buffer
+			bw := brotli.NewWriterOptions(&buf, brotli.WriterOptions{Quality: brotli.BestCompression, LGWin: 18})
+			bw.Write(p)
+			bw.Close()
+			return buf.Bytes()
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var n int
+			for b.Loop() {
+				n = len(c.compress(page))
+			}
+			b.ReportMetric(float64(n), "bytes")
+		})
+	}
 }
