@@ -70,9 +70,20 @@ func (v streamView) render(o store.Order) templ.Component {
 	return components.OrderRow(ov)
 }
 
+// orderStream is what an order stream watches and how it shows an order.
+type orderStream struct {
+	topics []string
+	view   streamView
+	// render, when set, shows an order for this stream alone (the console's filtered list),
+	// instead of the view shared by every stream.
+	render   func(store.Order) templ.Component
+	snapshot func(context.Context) ([]store.Order, error)
+	ctx      context.Context // for rendering: the request's values, never cancelled
+}
+
 // openStream checks who may watch what, subscribes, and sends the current state. It answers
 // the request itself and returns nil when there is no stream to run.
-func (s *server) openStream(w http.ResponseWriter, r *http.Request) *orderStream {
+func (s *server) openStream(w http.ResponseWriter, r *http.Request) *liveStream {
 	v := s.visitorOf(r)
 	var st *orderStream
 	sessionID, intentID := r.URL.Query().Get("session_id"), r.URL.Query().Get("payment_intent")
@@ -93,6 +104,37 @@ func (s *server) openStream(w http.ResponseWriter, r *http.Request) *orderStream
 		}
 		st = s.userStream(v.user.ID)
 	}
+	ls := s.admitStream(w, r, v)
+	if ls == nil {
+		return nil
+	}
+	st.ctx = context.WithoutCancel(r.Context())
+	// Subscribe before reading the snapshot, so that no change falls between the two.
+	sub := s.Broker.Subscribe(func(o *store.Order) {
+		ls.push(func() ([]byte, error) { return s.changeMessage(st, o) })
+	}, st.topics...)
+	ls.unsubscribe = sub.Close
+	orders, err := st.snapshot(r.Context())
+	msg := buffers.Get().(*bytes.Buffer)
+	defer buffers.Put(msg)
+	if err == nil {
+		err = s.frame(st.ctx, msg, st.renderer(), orders...)
+	}
+	if err != nil {
+		ls.end()
+		refuseStream(w)
+		s.serverError(w, r, err)
+		return nil
+	}
+	if !ls.open(w, msg.Bytes()) {
+		return nil
+	}
+	return ls
+}
+
+// admitStream takes a slot for a new stream of the visitor's, or answers 429 itself and
+// returns nil when a cap on open streams is reached.
+func (s *server) admitStream(w http.ResponseWriter, r *http.Request, v *visitor) *liveStream {
 	var userID int64
 	if v.user != nil {
 		userID = v.user.ID
@@ -104,44 +146,7 @@ func (s *server) openStream(w http.ResponseWriter, r *http.Request) *orderStream
 		s.writeJSON(w, r, http.StatusTooManyRequests, map[string]string{"error": full})
 		return nil
 	}
-	st.s, st.slot, st.ctx = s, slot, context.WithoutCancel(r.Context())
-	st.writing = true // changes wait in the queue until the current state is out
-
-	// Subscribe before reading the snapshot, so that no change falls between the two.
-	st.sub = s.Broker.Subscribe(st.deliver, st.topics...)
-	orders, err := st.snapshot(r.Context())
-	if err != nil {
-		st.sub.Close()
-		s.streams.release(slot)
-		refuseStream(w)
-		s.serverError(w, r, err)
-		return nil
-	}
-	msg := buffers.Get().(*bytes.Buffer)
-	defer buffers.Put(msg)
-	if err := s.frame(st.ctx, msg, st.renderer(), orders...); err != nil {
-		st.sub.Close()
-		s.streams.release(slot)
-		refuseStream(w)
-		s.serverError(w, r, err)
-		return nil
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	first := buffers.Get().(*bytes.Buffer)
-	defer buffers.Put(first)
-	first.Reset()
-	st.takeConnection(w, first)
-	first.WriteString("retry: " + strconv.Itoa(int(reconnectAfter.Milliseconds())) + "\n\n")
-	first.Write(msg.Bytes())
-	if st.write(first.Bytes()) != nil {
-		st.end()
-		return nil
-	}
-	st.start()
-	return st
+	return newLiveStream(s, slot)
 }
 
 // checkoutStream watches one checkout's status panel, for the success page: a Checkout
@@ -180,24 +185,17 @@ func (s *server) userStream(userID int64) *orderStream {
 	}
 }
 
-// sendChange sends one published change. Its message is rendered once for all the streams of
-// the same view (thousands, for one shopper's many tabs), not once per stream; the console's
-// filtered list renders its own.
-func (s *server) sendChange(st *orderStream, o *store.Order) error {
+// changeMessage is one published change as this stream shows it. The message is rendered once
+// for all the streams of the same view (thousands, for one shopper's many tabs), not once per
+// stream; the console's filtered list renders its own.
+func (s *server) changeMessage(st *orderStream, o *store.Order) ([]byte, error) {
 	render := func(buf *bytes.Buffer) error { return s.frame(st.ctx, buf, st.renderer(), *o) }
 	if st.render != nil {
-		msg := buffers.Get().(*bytes.Buffer)
-		defer buffers.Put(msg)
-		if err := render(msg); err != nil {
-			return err
-		}
-		return st.write(msg.Bytes())
+		var buf bytes.Buffer
+		err := render(&buf)
+		return buf.Bytes(), err
 	}
-	msg, err := s.rendered.message(o, st.view, render)
-	if err != nil {
-		return err
-	}
-	return st.write(msg)
+	return s.rendered.message(o, st.view, render)
 }
 
 // renderer is how this stream shows an order.

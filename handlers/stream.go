@@ -2,17 +2,12 @@ package handlers
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
-
-	"github.com/a-h/templ"
-
-	"storefront/live"
-	"storefront/store"
 )
 
 // Live stream settings.
@@ -28,24 +23,16 @@ var (
 	errStreamEnded = errors.New("stream ended")
 )
 
-// orderStream is one open event stream: what it watches, how it shows an order, and the
-// connection it writes to.
+// liveStream is one open event stream's connection and queue of messages.
 //
-// No goroutine waits on an open stream. The broker hands each change to deliver, which queues
-// it; a short-lived goroutine (flush) writes the queue out and exits. On HTTP/1.1 the stream
-// owns the connection (takeConnection), and one parked read notices the browser leaving.
-type orderStream struct {
-	topics []string
-	view   streamView
-	// render, when set, shows an order for this stream alone (the console's filtered list),
-	// instead of the view shared by every stream.
-	render   func(store.Order) templ.Component
-	snapshot func(context.Context) ([]store.Order, error)
-
-	s    *server
-	sub  *live.Subscription[*store.Order]
-	slot *streamSlot
-	ctx  context.Context // for rendering: the request's values, never cancelled
+// No goroutine waits on an open stream. A publisher pushes a message (a function that renders
+// it), which queues it; a short-lived goroutine (flush) writes the queue out and exits. On
+// HTTP/1.1 the stream owns the connection (takeConnection), and one parked read notices the
+// browser leaving.
+type liveStream struct {
+	s           *server
+	slot        *streamSlot
+	unsubscribe func() // stops the publisher's pushes
 
 	conn net.Conn                 // the connection, once taken from the HTTP server
 	w    http.ResponseWriter      // else the response, written while serveOnRequest waits
@@ -53,17 +40,25 @@ type orderStream struct {
 	done chan struct{}            // closed when a stream on the response ends
 
 	mu      sync.Mutex
-	queue   []*store.Order // changes to write; nil is a keep-alive
-	writing bool           // a flush is running (or the current state is not out yet)
+	queue   []message // messages to write; nil is a keep-alive
+	writing bool      // a flush is running (or the current state is not out yet)
 	ended   bool
 
 	wmu sync.Mutex // held while writing
 }
 
+// message renders one SSE message; messages shared by many streams render once.
+type message func() ([]byte, error)
+
+// newLiveStream is a stream in slot whose pushes wait until start, once the current state is out.
+func newLiveStream(s *server, slot *streamSlot) *liveStream {
+	return &liveStream{s: s, slot: slot, writing: true}
+}
+
 // takeConnection answers the request on the raw connection when the server speaks HTTP/1.1,
 // writing the response head (the headers set so far, and Connection: close, since the body
 // runs until the connection ends) into first. Otherwise the stream writes to the response.
-func (st *orderStream) takeConnection(w http.ResponseWriter, first *bytes.Buffer) {
+func (st *liveStream) takeConnection(w http.ResponseWriter, first *bytes.Buffer) {
 	rc := http.NewResponseController(w)
 	if conn, _, err := rc.Hijack(); err == nil {
 		conn.SetDeadline(time.Time{}) // the server's deadlines were for a request, not a stream
@@ -78,8 +73,30 @@ func (st *orderStream) takeConnection(w http.ResponseWriter, first *bytes.Buffer
 	w.WriteHeader(http.StatusOK)
 }
 
-// start lets queued changes flow once the current state is out, and watches for the end.
-func (st *orderStream) start() {
+// open answers the request with an event stream whose first message is current (the state
+// the page starts from), then lets pushed messages flow. It returns false, having ended the
+// stream, when the browser is already gone.
+func (st *liveStream) open(w http.ResponseWriter, current []byte) bool {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	first := buffers.Get().(*bytes.Buffer)
+	defer buffers.Put(first)
+	first.Reset()
+	st.takeConnection(w, first)
+	first.WriteString("retry: " + strconv.Itoa(int(reconnectAfter.Milliseconds())) + "\n\n")
+	first.Write(current)
+	if st.write(first.Bytes()) != nil {
+		st.end()
+		return false
+	}
+	st.start()
+	return true
+}
+
+// start lets queued messages flow once the current state is out, and watches for the end.
+func (st *liveStream) start() {
 	st.slot.run(st)
 	if st.conn != nil {
 		go func() {
@@ -104,7 +121,7 @@ func (st *orderStream) start() {
 
 // serveOnRequest holds the request open for a stream that writes to the response, until the
 // browser leaves or the stream ends.
-func (st *orderStream) serveOnRequest(r *http.Request) {
+func (st *liveStream) serveOnRequest(r *http.Request) {
 	select {
 	case <-r.Context().Done():
 		st.end()
@@ -114,8 +131,8 @@ func (st *orderStream) serveOnRequest(r *http.Request) {
 	st.wmu.Unlock()
 }
 
-// deliver queues a published change. The broker calls it under its lock: it never blocks.
-func (st *orderStream) deliver(o *store.Order) {
+// push queues a message. Publishers call it under the broker's lock: it never blocks.
+func (st *liveStream) push(m message) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.ended {
@@ -125,7 +142,7 @@ func (st *orderStream) deliver(o *store.Order) {
 		go st.end() // too far behind: the browser reconnects and gets the current state
 		return
 	}
-	st.queue = append(st.queue, o)
+	st.queue = append(st.queue, m)
 	if !st.writing {
 		st.writing = true
 		go st.flush()
@@ -133,7 +150,7 @@ func (st *orderStream) deliver(o *store.Order) {
 }
 
 // queueKeepAlive queues a comment line, unless something is being written anyway.
-func (st *orderStream) queueKeepAlive() {
+func (st *liveStream) queueKeepAlive() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.ended || st.writing {
@@ -145,7 +162,7 @@ func (st *orderStream) queueKeepAlive() {
 }
 
 // flush writes the queue out, then exits.
-func (st *orderStream) flush() {
+func (st *liveStream) flush() {
 	for {
 		st.mu.Lock()
 		if st.ended || len(st.queue) == 0 {
@@ -154,14 +171,15 @@ func (st *orderStream) flush() {
 			st.mu.Unlock()
 			return
 		}
-		o := st.queue[0]
+		m := st.queue[0]
 		st.queue = st.queue[1:]
 		st.mu.Unlock()
-		var err error
-		if o == nil {
-			err = st.write(keepAlive)
-		} else {
-			err = st.s.sendChange(st, o)
+		msg, err := keepAlive, error(nil)
+		if m != nil {
+			msg, err = m()
+		}
+		if err == nil {
+			err = st.write(msg)
 		}
 		if err != nil {
 			st.end()
@@ -171,7 +189,7 @@ func (st *orderStream) flush() {
 }
 
 // write writes raw SSE bytes to the browser.
-func (st *orderStream) write(b []byte) error {
+func (st *liveStream) write(b []byte) error {
 	st.wmu.Lock()
 	defer st.wmu.Unlock()
 	st.mu.Lock()
@@ -194,7 +212,7 @@ func (st *orderStream) write(b []byte) error {
 
 // end stops the stream: it unsubscribes, gives its slot back and closes the connection. It is
 // safe to call more than once and from any goroutine, but not under the broker's lock.
-func (st *orderStream) end() {
+func (st *liveStream) end() {
 	st.mu.Lock()
 	if st.ended {
 		st.mu.Unlock()
@@ -202,11 +220,14 @@ func (st *orderStream) end() {
 	}
 	st.ended, st.queue = true, nil
 	st.mu.Unlock()
-	st.sub.Close()
+	if st.unsubscribe != nil {
+		st.unsubscribe()
+	}
 	st.s.streams.release(st.slot)
-	if st.conn != nil {
+	switch {
+	case st.conn != nil:
 		st.conn.Close()
-	} else {
+	case st.done != nil:
 		close(st.done)
 	}
 }

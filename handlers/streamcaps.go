@@ -31,7 +31,7 @@ type streamSlot struct {
 
 	mu     sync.Mutex
 	ended  bool
-	stream *orderStream // set once the stream runs
+	stream *liveStream // set once the stream runs
 }
 
 func newOpenStreams(max int) *openStreams {
@@ -111,7 +111,7 @@ func (o *openStreams) count() int {
 }
 
 // run attaches the slot's stream; a slot ended before that ends the stream at once.
-func (sl *streamSlot) run(st *orderStream) {
+func (sl *streamSlot) run(st *liveStream) {
 	sl.mu.Lock()
 	ended := sl.ended
 	sl.stream = st
