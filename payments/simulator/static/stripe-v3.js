@@ -123,7 +123,7 @@
       frame.name = "stripe-challenge-frame";
       frame.src = url + (url.indexOf("?") < 0 ? "?" : "&") + "origin=" + encodeURIComponent(page);
       frame.style.width = "min(26rem, 94vw)";
-      frame.style.height = "min(24rem, 90vh)";
+      frame.style.height = "min(21rem, 90vh)";
       frame.style.border = "0";
       frame.style.borderRadius = "0.5rem";
       frame.style.background = "#fff";
