@@ -64,20 +64,10 @@ func (s *simShop) startPayOnPage(t *testing.T, c *testClient) (store.Order, stri
 	return o, answer.ClientSecret
 }
 
-// waitOrder polls the order until cond holds, failing after 5 s.
-func (s *simShop) waitOrder(t *testing.T, id int64, what string, cond func(store.Order) bool) store.Order {
+// waitOrder waits until the order satisfies cond.
+func (s *simShop) waitOrder(t *testing.T, id int64, what string, cond func(store.Order) bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		o := s.order(id)
-		if cond(o) {
-			return o
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("order %d never %s: %+v; deliveries: %+v", id, what, o, s.proxy.seen())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(t, fmt.Sprintf("order %d %s", id, what), func() bool { return cond(s.order(id)) })
 }
 
 func elementCard(number string) url.Values {
@@ -135,7 +125,7 @@ func TestPayOnPageThroughSimulator(t *testing.T) {
 		}
 		succeeded := s.proxy.waitAcknowledged(t, "payment_intent.succeeded")
 		var outcomes []string
-		waitUntil(t, "payment_intent.succeeded delivered twice", func() bool {
+		waitFor(t, "payment_intent.succeeded delivered twice", func() bool {
 			outcomes = nil
 			for _, d := range s.proxy.seen() {
 				if d.EventID == succeeded.EventID {
@@ -188,16 +178,4 @@ func TestPayOnPageThroughSimulator(t *testing.T) {
 		}
 		s.waitOrderStatus(t, o.ID, store.StatusFailed)
 	})
-}
-
-// waitUntil polls cond until it holds, failing after 5 s.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

@@ -168,18 +168,7 @@ func (p *e2eTab) frame(prefix string) *e2eTab {
 				p.t.Fatalf("%s: attach to the frame %s: %v", p.name, info.URL, err)
 			}
 			found = &e2eTab{t: p.t, ctx: ctx, shop: p.shop, name: p.name + "-frame", updated: make(chan struct{})}
-			messages := chromedp.Console(ctx)
-			go func() {
-				for m, err := range messages {
-					if err != nil {
-						return
-					}
-					p.mu.Lock()
-					p.console = append(p.console, m)
-					p.changedLocked()
-					p.mu.Unlock()
-				}
-			}()
+			go p.record(chromedp.Console(ctx))
 			break
 		}
 		if found == nil {

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"iter"
 	"net/http"
 	"net/url"
 	"os"
@@ -358,17 +359,7 @@ func newE2ETab(t *testing.T, ctx context.Context, cancel context.CancelFunc, sho
 		}
 	}()
 	slowDownExtensions(t, ctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			p.console = append(p.console, m)
-			p.changedLocked()
-			p.mu.Unlock()
-		}
-	}()
+	go p.record(messages)
 	t.Cleanup(func() {
 		if t.Failed() {
 			p.screenshotOnFailure()
@@ -428,6 +419,19 @@ func e2eWithin(d time.Duration, f func() error) error {
 		return err
 	case <-time.After(d):
 		return fmt.Errorf("no answer within %v", d)
+	}
+}
+
+// record keeps the console messages of the tab (or of a frame on its page) as they come.
+func (p *e2eTab) record(messages iter.Seq2[chromedp.ConsoleMessage, error]) {
+	for m, err := range messages {
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		p.console = append(p.console, m)
+		p.changedLocked()
+		p.mu.Unlock()
 	}
 }
 

@@ -37,33 +37,44 @@ func (h *harness) newIntent(t *testing.T) *stripe.PaymentIntent {
 	return pi
 }
 
+// confirmThreeDS confirms the intent with the card that asks for 3-D Secure, as a server that
+// names a return_url (so next_action is a redirect to the challenge).
+func (h *harness) confirmThreeDS(t *testing.T, pi *stripe.PaymentIntent) *stripe.PaymentIntent {
+	t.Helper()
+	got, err := h.intents.Confirm(pi.ID, &stripe.PaymentIntentConfirmParams{
+		PaymentMethod: stripe.String("pm_card_authenticationRequired"),
+		ReturnURL:     stripe.String("http://localhost:8000/payment-complete/"),
+	})
+	if err != nil {
+		t.Fatalf("confirm with the 3-D Secure card: %v", err)
+	}
+	return got
+}
+
 func (h *harness) confirmWith(pi *stripe.PaymentIntent, pm string) (*stripe.PaymentIntent, error) {
 	return h.intents.Confirm(pi.ID, &stripe.PaymentIntentConfirmParams{PaymentMethod: stripe.String(pm)})
 }
 
-// intentEvents lists the types of the events created for one intent, oldest first.
+// intentEvents lists the types of the events created for one intent (or its charges), oldest first.
 func (h *harness) intentEvents(t *testing.T, id string) []string {
 	t.Helper()
-	p := &stripe.EventListParams{}
-	p.Limit = stripe.Int64(100)
-	it := h.events.List(p)
 	var types []string
-	for it.Next() {
-		ev := it.Event()
-		var obj struct {
-			ID            string `json:"id"`
-			PaymentIntent string `json:"payment_intent"`
-		}
-		json.Unmarshal(ev.Data.Raw, &obj)
-		if obj.ID == id || obj.PaymentIntent == id {
+	for _, ev := range h.createdEvents(t) {
+		if aboutIntent(ev, id) {
 			types = append(types, string(ev.Type))
 		}
 	}
-	if err := it.Err(); err != nil {
-		t.Fatalf("list events: %v", err)
-	}
-	slices.Reverse(types)
 	return types
+}
+
+// aboutIntent reports whether the event's object is the intent id or one of its charges.
+func aboutIntent(ev stripe.Event, id string) bool {
+	var obj struct {
+		ID            string `json:"id"`
+		PaymentIntent string `json:"payment_intent"`
+	}
+	json.Unmarshal(ev.Data.Raw, &obj)
+	return obj.ID == id || obj.PaymentIntent == id
 }
 
 func TestPaymentIntentCreate(t *testing.T) {
@@ -215,17 +226,11 @@ func TestPaymentIntentCardPayments(t *testing.T) {
 
 	t.Run("ThreeDSecure", func(t *testing.T) {
 		pi := h.newIntent(t)
-		got, err := h.intents.Confirm(pi.ID, &stripe.PaymentIntentConfirmParams{
-			PaymentMethod: stripe.String("pm_card_authenticationRequired"),
-			ReturnURL:     stripe.String("http://localhost:8000/payment-complete/"),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		got := h.confirmThreeDS(t, pi)
 		if got.Status != stripe.PaymentIntentStatusRequiresAction || got.NextAction == nil || got.NextAction.RedirectToURL == nil {
 			t.Fatalf("3-D Secure card: %s next_action %+v, want requires_action with a redirect", got.Status, got.NextAction)
 		}
-		_, err = h.confirmWith(pi, "pm_card_visa")
+		_, err := h.confirmWith(pi, "pm_card_visa")
 		if se := stripeErr(t, err); se.Code != "payment_intent_unexpected_state" {
 			t.Errorf("confirming while authentication is pending: %s", se.Code)
 		}
@@ -251,13 +256,7 @@ func TestPaymentIntentCardPayments(t *testing.T) {
 
 	t.Run("ThreeDSecureFailed", func(t *testing.T) {
 		pi := h.newIntent(t)
-		got, err := h.intents.Confirm(pi.ID, &stripe.PaymentIntentConfirmParams{
-			PaymentMethod: stripe.String("pm_card_authenticationRequired"),
-			ReturnURL:     stripe.String("http://localhost:8000/payment-complete/"),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		got := h.confirmThreeDS(t, pi)
 		u, _ := url.Parse(got.NextAction.RedirectToURL.URL)
 		wrong, _ := pay(t, u.Scheme+"://"+u.Host+u.Path, url.Values{"client_secret": {pi.ID + "_secret_wrong"}, "outcome": {"complete"}})
 		if wrong.StatusCode != http.StatusNotFound {
@@ -329,12 +328,7 @@ func waitForEvent(t *testing.T, h *harness, typ, id string) stripe.Event {
 		h.rc.mu.Lock()
 		defer h.rc.mu.Unlock()
 		for _, ev := range h.rc.acked {
-			var obj struct {
-				ID            string `json:"id"`
-				PaymentIntent string `json:"payment_intent"`
-			}
-			json.Unmarshal(ev.Data.Raw, &obj)
-			if string(ev.Type) == typ && (obj.ID == id || obj.PaymentIntent == id) {
+			if string(ev.Type) == typ && aboutIntent(ev, id) {
 				found = ev
 				return true
 			}

@@ -46,13 +46,8 @@
         frame.setAttribute("allow", "payment");
         frame.src = simulator + "/v3/elements/payment?client_secret=" + encodeURIComponent(group.clientSecret) +
           "&origin=" + encodeURIComponent(page);
-        frame.style.display = "block";
-        frame.style.width = "100%";
-        frame.style.minWidth = "100%";
-        frame.style.height = "260px";
-        frame.style.border = "0";
-        frame.style.colorScheme = "normal";
-        frame.style.background = "transparent";
+        Object.assign(frame.style, { display: "block", width: "100%", minWidth: "100%", height: "260px",
+          border: "0", colorScheme: "normal", background: "transparent" });
         while (parent.firstChild) parent.removeChild(parent.firstChild);
         parent.appendChild(frame);
         frameMessages(frame, function (msg) {
@@ -111,26 +106,18 @@
       overlay.setAttribute("role", "dialog");
       overlay.setAttribute("aria-modal", "true");
       overlay.setAttribute("aria-label", "Authenticate your payment");
-      overlay.style.position = "fixed";
-      overlay.style.inset = "0";
-      overlay.style.zIndex = "2147483647";
-      overlay.style.display = "flex";
-      overlay.style.alignItems = "center";
-      overlay.style.justifyContent = "center";
-      overlay.style.background = "rgba(26, 31, 54, 0.55)";
+      Object.assign(overlay.style, { position: "fixed", inset: "0", zIndex: "2147483647", display: "flex",
+        alignItems: "center", justifyContent: "center", background: "rgba(26, 31, 54, 0.55)" });
       var frame = document.createElement("iframe");
       frame.title = "3D Secure authentication";
       frame.name = "stripe-challenge-frame";
       frame.src = url + (url.indexOf("?") < 0 ? "?" : "&") + "origin=" + encodeURIComponent(page);
-      frame.style.width = "min(26rem, 94vw)";
-      frame.style.height = "min(21rem, 90vh)";
-      frame.style.border = "0";
-      frame.style.borderRadius = "0.5rem";
-      frame.style.background = "#fff";
-      frame.style.boxShadow = "0 1rem 3rem rgba(0, 0, 0, 0.3)";
+      Object.assign(frame.style, { width: "min(26rem, 94vw)", height: "min(21rem, 90vh)", border: "0",
+        borderRadius: "0.5rem", background: "#fff", boxShadow: "0 1rem 3rem rgba(0, 0, 0, 0.3)" });
       overlay.appendChild(frame);
       document.body.appendChild(overlay);
       var stop = frameMessages(frame, function (msg) {
+        if (msg.type === "resize" && msg.height > 0) frame.style.height = "min(" + Math.ceil(msg.height) + "px, 90vh)";
         if (msg.type !== "authenticated") return;
         stop();
         overlay.parentNode.removeChild(overlay);
