@@ -23,6 +23,13 @@ func TestPayOnPageInChromium(t *testing.T) {
 		tab.signup("element-buyer@example.com")
 		tab.fillCart(1)
 		secret := tab.payOnPage()
+		// The page may also read its intent, as Stripe.js lets it (the CSP allows the simulator's API).
+		status, err := chromedp.Run(tab.ctx, chromedp.Evaluate[string](`Stripe(document.querySelector('#pay-form').dataset.publishableKey)
+			.retrievePaymentIntent(document.querySelector('#pay-form').dataset.clientSecret)
+			.then(r => r.paymentIntent ? r.paymentIntent.status : JSON.stringify(r.error))`, chromedp.EvalAwaitPromise))
+		if err != nil || status != "requires_payment_method" {
+			t.Errorf("stripe.retrievePaymentIntent on the payment page: %q %v, want requires_payment_method", status, err)
+		}
 		element := tab.paymentElement(secret)
 		element.typeCard("4242 4242 4242 4242")
 		tab.clickPay(element)
