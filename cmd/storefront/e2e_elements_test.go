@@ -132,7 +132,7 @@ func (p *e2eTab) typeCard(number string) {
 // size), which moves the button under a click already aimed.
 func (p *e2eTab) clickPay(element *e2eTab) {
 	p.t.Helper()
-	height := element.eval(`document.documentElement.scrollHeight`)
+	height := element.eval(`Math.ceil(document.body.getBoundingClientRect().height)`)
 	p.waitFor("the payment element at its height", 5*time.Second,
 		fmt.Sprintf(`document.querySelector('#payment-element iframe').style.height === '%spx'`, height))
 	p.click("#pay-button")

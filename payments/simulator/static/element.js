@@ -11,19 +11,13 @@
     window.parent.postMessage({ type: "authenticated", ...JSON.parse(result.dataset.result) }, result.dataset.origin);
     return;
   }
-  const challenge = document.querySelector(".challenge input[name=origin]");
-  if (challenge) {
-    // The 3-D Secure frame: as tall as its content, which wraps on a phone.
-    const size = () => window.parent.postMessage({ type: "resize", height: document.documentElement.scrollHeight }, challenge.value);
-    new ResizeObserver(size).observe(document.body);
-    return;
-  }
   const form = document.getElementById("element-form");
   if (!form) return;
   const parentOrigin = form.dataset.origin;
   const post = (msg) => window.parent.postMessage(msg, parentOrigin);
 
-  const sendSize = () => post({ type: "resize", height: document.documentElement.scrollHeight });
+  // The frame is as tall as its body (documentElement.scrollHeight would never let it shrink).
+  const sendSize = () => post({ type: "resize", height: Math.ceil(document.body.getBoundingClientRect().height) });
   new ResizeObserver(sendSize).observe(document.body);
   form.addEventListener("toggle", sendSize, true);
 

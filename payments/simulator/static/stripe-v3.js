@@ -112,12 +112,11 @@
       frame.title = "3D Secure authentication";
       frame.name = "stripe-challenge-frame";
       frame.src = url + (url.indexOf("?") < 0 ? "?" : "&") + "origin=" + encodeURIComponent(page);
-      Object.assign(frame.style, { width: "min(26rem, 94vw)", height: "min(21rem, 90vh)", border: "0",
+      Object.assign(frame.style, { width: "min(26rem, 94vw)", height: "min(24rem, 90vh)", border: "0",
         borderRadius: "0.5rem", background: "#fff", boxShadow: "0 1rem 3rem rgba(0, 0, 0, 0.3)" });
       overlay.appendChild(frame);
       document.body.appendChild(overlay);
       var stop = frameMessages(frame, function (msg) {
-        if (msg.type === "resize" && msg.height > 0) frame.style.height = "min(" + Math.ceil(msg.height) + "px, 90vh)";
         if (msg.type !== "authenticated") return;
         stop();
         overlay.parentNode.removeChild(overlay);
