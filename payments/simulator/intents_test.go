@@ -337,3 +337,26 @@ func waitForEvent(t *testing.T, h *harness, typ, id string) stripe.Event {
 	})
 	return found
 }
+
+// TestDevPageListsIntents: the simulator's own page lists the intents paid on a shop's page,
+// and refunds one as POST /v1/refunds would.
+func TestDevPageListsIntents(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	pi := h.newIntent(t)
+	if _, err := h.confirmWith(pi, "pm_card_visa"); err != nil {
+		t.Fatal(err)
+	}
+	_, page := getPage(t, h.sim.URL()+"/")
+	contains(t, page, "Recent payment intents", pi.ID, "$48.00", "succeeded", `action="/dev/refund/`+pi.ID+`"`)
+	resp, body := pay(t, h.sim.URL()+"/dev/refund/"+pi.ID, url.Values{})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("refund from the dev page: %d\n%s", resp.StatusCode, body)
+	}
+	waitForEvent(t, h, "charge.refunded", pi.ID)
+	_, page = getPage(t, h.sim.URL()+"/")
+	contains(t, page, "refunded $48.00")
+	if strings.Contains(page, `action="/dev/refund/`+pi.ID+`"`) {
+		t.Errorf("a fully refunded intent still offers Refund")
+	}
+}
