@@ -173,3 +173,41 @@ func mustAtoi(t *testing.T, s string) int64 {
 	}
 	return n
 }
+
+// TestPayPageSameInBothModes: the payment page with Stripe and with the simulator differs only in
+// the Stripe.js it loads and the CSP origins that follow from it (besides the layout's banner
+// saying payments are simulated, which every page shows in simulator mode).
+func TestPayPageSameInBothModes(t *testing.T) {
+	t.Parallel()
+	const simJS = "http://127.0.0.1:12180/v3/"
+	type page struct{ body, csp string }
+	payPage := func(simulated bool) page {
+		shop := newTestShop(t, withElements(&fakeIntents{}), func(d *Deps) {
+			if simulated {
+				d.StripeJS, d.Simulated = simJS, true
+			}
+		})
+		c := shop.client()
+		c.signup("same@example.com")
+		c.addToCart("canvas-tote", 1)
+		res := c.get(c.post("/create-payment-intent/", nil).Header.Get("Location"))
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("payment page: %d", res.StatusCode)
+		}
+		body := strings.ReplaceAll(res.body, shop.srv.URL, "SHOP")
+		if i, j := strings.Index(body, `<div class="sim-banner"`), strings.Index(body, `<nav class="container nav"`); simulated && i >= 0 && j > i {
+			body = body[:i] + body[j:]
+		}
+		return page{body, res.Header.Get("Content-Security-Policy")}
+	}
+	stripe, sim := payPage(false), payPage(true)
+	if !strings.Contains(sim.body, `<script src="`+simJS+`"></script>`) {
+		t.Fatalf("the simulator's payment page does not load %s", simJS)
+	}
+	if got := strings.ReplaceAll(sim.body, simJS, "https://js.stripe.com/v3/"); got != stripe.body {
+		t.Errorf("the payment pages differ beyond the script:\nstripe:\n%s\nsimulator:\n%s", stripe.body, sim.body)
+	}
+	if got := strings.ReplaceAll(sim.csp, "http://127.0.0.1:12180", "https://js.stripe.com"); got != stripe.csp {
+		t.Errorf("CSP with the simulator %q, with Stripe %q: they should differ only in Stripe.js's origin", sim.csp, stripe.csp)
+	}
+}

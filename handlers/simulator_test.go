@@ -180,6 +180,13 @@ func (p *simWebhookProxy) waitAcknowledged(t *testing.T, typ string) simDelivery
 // faults, if given, switches on the simulator's webhook fault injection (SIMULATOR_FAULTS syntax).
 func newSimulatedShop(t *testing.T, failFirst int, faults ...string) *simShop {
 	t.Helper()
+	return startSimulatedShop(t, failFirst, false, faults)
+}
+
+// startSimulatedShop is newSimulatedShop; with elements the shop also offers paying on its own
+// page, through the simulator's PaymentIntents API and its Stripe.js stand-in.
+func startSimulatedShop(t *testing.T, failFirst int, elements bool, faults []string) *simShop {
+	t.Helper()
 	proxy := &simWebhookProxy{failFirst: failFirst, attempts: map[string]int{}}
 	proxySrv := httptest.NewServer(proxy)
 	t.Cleanup(proxySrv.Close)
@@ -206,7 +213,11 @@ func newSimulatedShop(t *testing.T, failFirst int, faults ...string) *simShop {
 		APIBase: sim.URL(), CheckoutOrigin: sim.URL()})
 	swap := &swappableCheckout{}
 	swap.set(gw)
-	shop := newTestShop(t, withCheckout(swap))
+	opts := []shopOption{withCheckout(swap)}
+	if elements {
+		opts = append(opts, func(d *Deps) { d.Intents, d.PaymentUI, d.StripeJS = gw, UIBoth, sim.URL()+"/v3/" })
+	}
+	shop := newTestShop(t, opts...)
 	proxy.target = shop.srv.URL + "/webhook/" // before Run: nothing is delivered until then
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"iter"
 	"net/http"
 	"net/url"
 	"os"
@@ -62,16 +63,7 @@ func e2eChromiumFlags(userDataDir string, output io.Writer) []chromedp.ExecAlloc
 // TestEndToEndInChromium buys through the whole program (run, with the checkout simulator) in
 // headless Chromium, as a shopper would: clicks, htmx swaps and the live SSE status.
 func TestEndToEndInChromium(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		msg := fmt.Sprintf("!!! END-TO-END TEST NOT RUN: %s is missing (%v). Install it with `apt-get install chromium`.", chromiumPath, err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	if testing.Short() {
-		t.Skip("end-to-end test skipped in -short mode")
-	}
+	requireChromium(t)
 	// Bank transfers settle only when the test says so (the simulator's Settle now), so that the
 	// processing state is seen however slow the machine is.
 	shop := startShop(t, map[string]string{"SIMULATOR_ASYNC_DELAY": "1h"})
@@ -271,6 +263,21 @@ func TestEndToEndInChromium(t *testing.T) {
 	})
 }
 
+// requireChromium skips an end-to-end test without Chromium (failing it on CI) or in -short mode.
+func requireChromium(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		msg := fmt.Sprintf("!!! END-TO-END TEST NOT RUN: %s is missing (%v). Install it with `apt-get install chromium`.", chromiumPath, err)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	if testing.Short() {
+		t.Skip("end-to-end test skipped in -short mode")
+	}
+}
+
 // e2eBrowser is one headless Chromium shared by the subtests; each shopper gets its own
 // browser context (cookies, storage), like a separate private window.
 type e2eBrowser struct {
@@ -352,17 +359,7 @@ func newE2ETab(t *testing.T, ctx context.Context, cancel context.CancelFunc, sho
 		}
 	}()
 	slowDownExtensions(t, ctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			p.console = append(p.console, m)
-			p.changedLocked()
-			p.mu.Unlock()
-		}
-	}()
+	go p.record(messages)
 	t.Cleanup(func() {
 		if t.Failed() {
 			p.screenshotOnFailure()
@@ -422,6 +419,19 @@ func e2eWithin(d time.Duration, f func() error) error {
 		return err
 	case <-time.After(d):
 		return fmt.Errorf("no answer within %v", d)
+	}
+}
+
+// record keeps the console messages of the tab (or of a frame on its page) as they come.
+func (p *e2eTab) record(messages iter.Seq2[chromedp.ConsoleMessage, error]) {
+	for m, err := range messages {
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		p.console = append(p.console, m)
+		p.changedLocked()
+		p.mu.Unlock()
 	}
 }
 
@@ -655,7 +665,7 @@ func (p *e2eTab) signup(email string) {
 // returns the Checkout Session id from its address.
 func (p *e2eTab) checkOut() string {
 	p.t.Helper()
-	p.click(".checkout-form button[type=submit]")
+	p.click(`.checkout-form[action="/create-checkout-session/"] button[type=submit]`)
 	p.waitFor("the simulated payment page", 10*time.Second,
 		fmt.Sprintf(`location.href.startsWith(%q) && !!document.querySelector('form.pay-form')`, p.shop.Sim+"/c/pay/"))
 	loc := p.eval(`location.pathname`)

@@ -64,6 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	webhookSecrets := cfg.webhookSecret
 	sender, mailbox := mailSender(cfg, logger)
 	var simDone chan error // nil without the simulator: receiving from it waits for ever
+	stripeJS := "https://js.stripe.com/v3/"
 	if cfg.simulated() {
 		if len(webhookSecrets) == 0 {
 			webhookSecrets = []string{randomSecret("whsec_")}
@@ -74,6 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		simDone = sim.done
 		gatewayCfg = sim.gateway
+		stripeJS = gatewayCfg.APIBase + "/v3/" // the simulator's stand-in for Stripe.js
 	} else {
 		mode := "stripe"
 		if cfg.apiBase != "" {
@@ -103,7 +105,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ReconcileEvery: cfg.reconcileEvery,
 		Intents:        gateway,
 		PaymentUI:      cfg.paymentUI,
-		StripeJS:       "https://js.stripe.com/v3/",
+		StripeJS:       stripeJS,
 		Sessions:       cookies,
 		Logger:         logger,
 		BaseURL:        baseURL,

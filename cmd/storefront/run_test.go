@@ -170,7 +170,6 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 			"BASE_URL": "https://shop.example.com"}, "STRIPE_WEBHOOK_SECRET"},
 		{"BadMaxStreams", map[string]string{"MAX_STREAMS": "lots"}, "MAX_STREAMS"},
 		{"BadPaymentUI", map[string]string{"PAYMENT_UI": "paypal"}, "PAYMENT_UI"},
-		{"ElementsWithSimulator", map[string]string{"PAYMENT_UI": "elements"}, "PAYMENT_UI"},
 		{"BadReconcileEvery", map[string]string{"RECONCILE_EVERY": "hourly"}, "RECONCILE_EVERY"},
 		{"BadTrustedProxies", map[string]string{"TRUSTED_PROXIES": "localhost"}, "TRUSTED_PROXIES"},
 		{"EmptySessionKeyFile", map[string]string{"DB_PATH": emptyKeyDB}, "empty"},

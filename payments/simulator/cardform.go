@@ -14,6 +14,7 @@ type testCard struct {
 	declineCode string // "" for a card that pays
 	message     string // what the customer is told when it is declined
 	label       string // what the hosted page says it does
+	threeDS     bool   // the issuer asks for 3-D Secure authentication
 }
 
 // testCards are the cards the hosted page accepts; every other number is refused so nobody types a real one.
@@ -74,7 +75,7 @@ func (f *payForm) validate(cvc string, now time.Time, banks bool) (payment, bool
 	}
 	switch f.Method {
 	case methodCard:
-		p.card, p.expMonth, p.expYear = f.validateCard(strings.TrimSpace(cvc), now)
+		p.card, p.expMonth, p.expYear = f.validateCard(strings.TrimSpace(cvc), now, testCards)
 	case methodBankTransfer:
 		if !banks {
 			f.Errors["method"] = "Bank transfers are not available in this currency: pay by card."
@@ -87,7 +88,7 @@ func (f *payForm) validate(cvc string, now time.Time, banks bool) (payment, bool
 	return p, len(f.Errors) == 0
 }
 
-func (f *payForm) validateCard(cvc string, now time.Time) (testCard, int, int) {
+func (f *payForm) validateCard(cvc string, now time.Time, cards []testCard) (testCard, int, int) {
 	var card testCard
 	number := strings.NewReplacer(" ", "", "-", "").Replace(f.CardNumber)
 	switch {
@@ -101,7 +102,7 @@ func (f *payForm) validateCard(cvc string, now time.Time) (testCard, int, int) {
 		f.Errors["card_number"] = "Your card number is invalid."
 	default:
 		found := false
-		for _, c := range testCards {
+		for _, c := range cards {
 			if c.number == number {
 				card, found = c, true
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -131,13 +132,9 @@ const (
 // startBankTransfer starts a delayed bank debit: the charge is pending and the session completes
 // unpaid at once, as Checkout does; a job settles it after AsyncDelay.
 func (s *Simulator) startBankTransfer(t *txn, sess *session, p payment, now int64) error {
-	kind := bankMethods[sess.Currency].Type
-	details, err := json.Marshal(map[string]any{
-		"type": kind,
-		kind:   map[string]any{"last4": p.account.number[len(p.account.number)-4:], "bank_name": "STRIPE TEST BANK"},
-	})
+	details, err := bankDetails(sess.Currency, p.account)
 	if err != nil {
-		return fmt.Errorf("encode bank details: %w", err)
+		return err
 	}
 	sess.PMDetails = details
 	sess.PaidEmail = p.email
@@ -160,12 +157,23 @@ func (s *Simulator) startBankTransfer(t *txn, sess *session, p payment, now int6
 	if !p.account.succeeds {
 		job = jobAsyncFail
 	}
-	due := time.Now().Add(s.cfg.AsyncDelay).UnixMilli()
-	if _, err := t.ExecContext(t.ctx, `INSERT INTO jobs (session_id, kind, due_ms) VALUES (?, ?, ?)`, sess.ID, job, due); err != nil {
-		return fmt.Errorf("schedule async result for %s: %w", sess.ID, err)
+	if err := s.scheduleJob(t, sess.ID, job); err != nil {
+		return err
 	}
-	t.queuedJobs = true
 	return saveSession(t, sess)
+}
+
+// bankDetails is the payment_method_details of a debit from a test account in cur's bank method.
+func bankDetails(cur string, account testAccount) ([]byte, error) {
+	kind := bankMethods[cur].Type
+	details, err := json.Marshal(map[string]any{
+		"type": kind,
+		kind:   map[string]any{"last4": account.number[len(account.number)-4:], "bank_name": "STRIPE TEST BANK"},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encode bank details: %w", err)
+	}
+	return details, nil
 }
 
 // runJob settles a bank transfer; the job is marked done in the same transaction so it runs once.
@@ -173,6 +181,9 @@ func (s *Simulator) runJob(ctx context.Context, jobID int64, sessionID, kind str
 	return s.inTx(ctx, func(t *txn) error {
 		if _, err := t.ExecContext(ctx, `UPDATE jobs SET done_ms = ? WHERE id = ?`, time.Now().UnixMilli(), jobID); err != nil {
 			return fmt.Errorf("mark job %d done: %w", jobID, err)
+		}
+		if strings.HasPrefix(sessionID, "pi_") {
+			return s.settleIntentBankDebit(t, sessionID, kind)
 		}
 		sess, err := loadSession(ctx, t, "id", sessionID)
 		if errors.Is(err, errNoSession) {

@@ -82,6 +82,14 @@ var schema = []string{
 		due_ms INTEGER NOT NULL,
 		done_ms INTEGER
 	)`,
+	// Payment intents created through the API (not by a Checkout Session), each kept as its JSON.
+	`CREATE TABLE IF NOT EXISTS payment_intents (
+		id TEXT PRIMARY KEY,
+		created INTEGER NOT NULL,
+		charge_id TEXT NOT NULL DEFAULT '',
+		data TEXT NOT NULL
+	)`,
+	`CREATE INDEX IF NOT EXISTS payment_intents_charge ON payment_intents(charge_id) WHERE charge_id != ''`,
 	`CREATE INDEX IF NOT EXISTS jobs_due ON jobs(due_ms) WHERE done_ms IS NULL`,
 	`CREATE TABLE IF NOT EXISTS idempotency (
 		key TEXT PRIMARY KEY,

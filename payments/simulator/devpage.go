@@ -15,6 +15,7 @@ type devView struct {
 	BaseURL    string
 	WebhookURL string
 	Rows       []devRow
+	Intents    []devRow // payment intents of the PaymentIntents API, with ClientReferenceID the order
 	Pending    int
 	LastError  string
 	Error      string
@@ -106,6 +107,9 @@ func (s *Simulator) devView(ctx context.Context) (devView, error) {
 		}
 		v.Rows = append(v.Rows, row)
 	}
+	if v.Intents, err = s.devIntentRows(ctx); err != nil {
+		return v, err
+	}
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(CASE WHEN attempts > 0 THEN last_error END), '')
 		FROM events WHERE delivered_ms IS NULL AND abandoned_ms IS NULL`).Scan(&v.Pending, &v.LastError); err != nil {
 		return v, fmt.Errorf("count pending deliveries: %w", err)
@@ -113,9 +117,47 @@ func (s *Simulator) devView(ctx context.Context) (devView, error) {
 	return v, nil
 }
 
-// handleDevRefund refunds whatever is left of a session's payment, exactly as POST /v1/refunds would.
+// devIntentRows lists the newest intents of the PaymentIntents API for the dev page.
+func (s *Simulator) devIntentRows(ctx context.Context) ([]devRow, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM payment_intents ORDER BY created DESC, rowid DESC LIMIT 50`)
+	if err != nil {
+		return nil, fmt.Errorf("list payment intents: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list payment intents: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	var out []devRow
+	for _, id := range ids {
+		in, err := loadIntent(ctx, s.db, id)
+		if err != nil {
+			return nil, err
+		}
+		row := devRow{ID: in.ID, Created: time.Unix(in.Created, 0).UTC().Format("2006-01-02 15:04:05Z"),
+			Amount: formatMoney(in.Amount, in.Currency), Status: in.Status, ClientReferenceID: in.Metadata["order_id"],
+			CanRefund: in.asSession().refundable() > 0, CanSettle: in.Status == piProcessing}
+		if in.AmountRefunded > 0 {
+			row.Refunded = formatMoney(in.AmountRefunded, in.Currency)
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}
+
+// handleDevRefund refunds whatever is left of a session's payment (or of a payment intent's),
+// exactly as POST /v1/refunds would.
 func (s *Simulator) handleDevRefund(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	if strings.HasPrefix(id, "pi_") {
+		s.devRefund(w, r, id)
+		return
+	}
 	sess, err := loadSession(r.Context(), s.db, "id", id)
 	if errors.Is(err, errNoSession) {
 		s.renderDev(w, r, http.StatusNotFound, "No such checkout session: "+id)
@@ -129,7 +171,12 @@ func (s *Simulator) handleDevRefund(w http.ResponseWriter, r *http.Request) {
 		s.renderDev(w, r, http.StatusBadRequest, "Session "+id+" has not been paid, so there is nothing to refund.")
 		return
 	}
-	if _, err := s.refund(r.Context(), refundRequest{paymentIntent: sess.PaymentIntent}, origin{}); err != nil {
+	s.devRefund(w, r, sess.PaymentIntent)
+}
+
+// devRefund refunds what is left of the payment intent's charge and returns to the dev page.
+func (s *Simulator) devRefund(w http.ResponseWriter, r *http.Request, paymentIntent string) {
+	if _, err := s.refund(r.Context(), refundRequest{paymentIntent: paymentIntent}, origin{}); err != nil {
 		var se *stripeError
 		if errors.As(err, &se) {
 			s.renderDev(w, r, se.Status, se.Message)
@@ -138,7 +185,7 @@ func (s *Simulator) handleDevRefund(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	s.log.Info("simulated refund from the dev page", "session_id", id)
+	s.log.Info("simulated refund from the dev page", "payment_intent", paymentIntent, "id", r.PathValue("id"))
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -160,7 +207,7 @@ func (s *Simulator) handleDevSettle(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.pageError(w, r, err)
 	case n == 0:
-		s.renderDev(w, r, http.StatusBadRequest, "Session "+id+" has no bank transfer waiting for its result.")
+		s.renderDev(w, r, http.StatusBadRequest, id+" has no bank transfer waiting for its result.")
 	default:
 		s.log.Info("bank transfer settled now from the dev page", "session_id", id)
 		http.Redirect(w, r, "/", http.StatusSeeOther)

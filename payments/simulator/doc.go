@@ -4,9 +4,11 @@
 //
 // The storefront talks to it through stripe-go exactly as it talks to Stripe
 // (only the backend URL changes): it serves the Checkout Sessions, Payment
-// Intents (retrieve), Refunds and Events API in Stripe's API version 2023-10-16,
-// with Stripe's list paging and error codes, a hosted payment page at each
-// session's url, and it POSTs
+// Intents (create, retrieve, confirm, cancel), Refunds and Events API in Stripe's
+// API version 2023-10-16, with Stripe's list paging and error codes, a hosted
+// payment page at each session's url, a stand-in for Stripe.js at /v3/ whose
+// Payment Element (a frame from the simulator) confirms PaymentIntents on the
+// shop's own page, with a simulated 3-D Secure challenge, and it POSTs
 // Stripe-format, Stripe-signed events to the configured webhook endpoint,
 // retrying with back-off until they are acknowledged. Sessions, scheduled
 // work and pending deliveries live in SQLite so they survive a restart.

@@ -376,16 +376,26 @@ func getPageNoFail(u string) (int, error) {
 // GET /v1/events: what has been or will be delivered, known without waiting for deliveries.
 func (h *harness) createdTypes(t *testing.T) []string {
 	t.Helper()
+	var types []string
+	for _, ev := range h.createdEvents(t) {
+		types = append(types, string(ev.Type))
+	}
+	return types
+}
+
+// createdEvents lists every event the simulator has created (up to 100), oldest first.
+func (h *harness) createdEvents(t *testing.T) []stripe.Event {
+	t.Helper()
 	p := &stripe.EventListParams{}
 	p.Limit = stripe.Int64(100)
 	it := h.events.List(p)
-	var types []string
+	var events []stripe.Event
 	for it.Next() {
-		types = append(types, string(it.Event().Type))
+		events = append(events, *it.Event())
 	}
 	if err := it.Err(); err != nil {
 		t.Fatalf("list events: %v", err)
 	}
-	slices.Reverse(types)
-	return types
+	slices.Reverse(events)
+	return events
 }

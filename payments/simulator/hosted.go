@@ -1,7 +1,6 @@
 package simulator
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -220,21 +219,7 @@ func (s *Simulator) pageError(w http.ResponseWriter, r *http.Request, err error)
 
 // render writes a page with the simulator's security headers, buffering so an error never leaves half a page.
 func (s *Simulator) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
-	var buf bytes.Buffer
-	if err := c.Render(r.Context(), &buf); err != nil {
-		s.log.Error("render simulator page", "error", err)
-		http.Error(w, "could not render the page", http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", pageCSP)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	s.renderFrame(w, r, status, "", c)
 }
 
 // describedBy lists the ids that describe a field in error: its hint, if any, then the error.

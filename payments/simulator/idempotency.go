@@ -13,7 +13,8 @@ import (
 
 // idempotent wraps a write endpoint with Stripe's Idempotency-Key semantics: the same key with the
 // same parameters replays the first response; with different parameters it is an error.
-// Like Stripe, only responses of requests that executed successfully are remembered.
+// Like Stripe, only responses of requests that executed are remembered: successes, and declined
+// payments (402), which a retry must not attempt again.
 func (s *Simulator) idempotent(fn apiFunc) http.HandlerFunc {
 	return s.api(func(req *apiRequest) (int, any) {
 		s.apiMu.Lock()
@@ -50,7 +51,7 @@ func (s *Simulator) idempotent(fn apiFunc) http.HandlerFunc {
 		}
 
 		status, out := fn(req)
-		if status >= 300 {
+		if status >= 300 && status != http.StatusPaymentRequired {
 			return status, out
 		}
 		raw, err := json.MarshalIndent(out, "", "  ")

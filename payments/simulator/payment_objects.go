@@ -27,7 +27,6 @@ type paymentIntentJSON struct {
 	Currency                  string            `json:"currency"`
 	Customer                  any               `json:"customer"`
 	Description               any               `json:"description"`
-	Invoice                   any               `json:"invoice"`
 	LastPaymentError          *paymentErrorJSON `json:"last_payment_error"`
 	LatestCharge              *string           `json:"latest_charge"`
 	Livemode                  bool              `json:"livemode"`

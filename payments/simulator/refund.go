@@ -26,7 +26,7 @@ func (s *Simulator) refund(ctx context.Context, rr refundRequest, o origin) (ref
 		if rr.paymentIntent == "" {
 			by, key, param, kind = "charge", rr.charge, "charge", "charge"
 		}
-		sess, err := loadSession(ctx, t, by, key)
+		sess, save, err := refundTarget(t, by, key)
 		if errors.Is(err, errNoSession) {
 			return noSuch(http.StatusBadRequest, kind, key, param)
 		}
@@ -75,12 +75,37 @@ func (s *Simulator) refund(ctx context.Context, rr refundRequest, o origin) (ref
 		if chargeObject(sess).Refunded != wasRefunded {
 			prev["refunded"] = wasRefunded
 		}
-		if err := saveSession(t, sess); err != nil {
+		if err := save(sess); err != nil {
 			return err
 		}
 		return s.enqueue(t, sess.ID, "charge.refunded", chargeObject(sess), prev, o)
 	})
 	return out, err
+}
+
+// refundTarget loads what a refund names, a Checkout Session's payment or an intent of the
+// PaymentIntents API (seen as a session), with how to save its refunded amount.
+func refundTarget(t *txn, by, key string) (*session, func(*session) error, error) {
+	sess, err := loadSession(t.ctx, t, by, key)
+	if !errors.Is(err, errNoSession) {
+		return sess, func(sess *session) error { return saveSession(t, sess) }, err
+	}
+	var in *intent
+	if by == "charge" {
+		in, err = loadIntentByCharge(t.ctx, t, key)
+	} else {
+		in, err = loadIntent(t.ctx, t, key)
+	}
+	if errors.Is(err, errNoIntent) {
+		return nil, nil, errNoSession
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return in.asSession(), func(sess *session) error {
+		in.AmountRefunded = sess.AmountRefunded
+		return saveIntent(t, in)
+	}, nil
 }
 
 // refundColumns are what scanRefund reads.
