@@ -30,7 +30,8 @@ func (db *DB) OrderByPaymentIntent(ctx context.Context, intentID string) (Order,
 }
 
 // paymentError keeps the reason an attempt to pay an order failed, while the order is still
-// payable; once it has moved on, the error is old news.
+// payable; a payment that was processing has failed for good; once the order has moved on, the
+// error is old news.
 func (db *DB) paymentError(ctx context.Context, tx *writeTx, ch Change) (EventResult, error) {
 	o, err := db.findOrder(ctx, tx, ch.Order)
 	if errors.Is(err, ErrNotFound) {
@@ -38,6 +39,11 @@ func (db *DB) paymentError(ctx context.Context, tx *writeTx, ch Change) (EventRe
 	}
 	if err != nil {
 		return EventResult{}, err
+	}
+	if o.Status == StatusProcessing {
+		// A delayed payment (a bank debit) failed after it started: like Checkout's
+		// async_payment_failed, the order fails, its hold goes back and the shopper starts again.
+		return db.transition(ctx, tx, o, StatusFailed, OutcomeApplied, "", ch)
 	}
 	if o.Status != StatusPending {
 		return EventResult{Outcome: OutcomeStale, Reason: fmt.Sprintf("order %d is %s", o.ID, o.Status)}, nil

@@ -2,25 +2,48 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
 
 // The in-memory product list must follow changes made behind the store's back, such as an
-// UPDATE from the sqlite3 shell or another process.
+// UPDATE from the sqlite3 shell or another process: within catalogueRecheck.
 func TestProductsFollowDirectChanges(t *testing.T) {
-	db := mustOpenDB(t)
+	path := filepath.Join(t.TempDir(), "shop.db")
+	db := mustOpenDBAt(t, path)
 	ctx := context.Background()
 	before, err := db.Products(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustExec(t, db, "UPDATE products SET price = 999, name = 'Renamed' WHERE id = ?", before[0].ID)
-	mustExec(t, db, "UPDATE products SET active = 0 WHERE id = ?", before[1].ID)
-	after, err := db.Products(ctx)
+	other, err := sql.Open("sqlite", path) // as the sqlite3 shell would
 	if err != nil {
 		t.Fatal(err)
+	}
+	defer other.Close()
+	for _, q := range []string{"UPDATE products SET price = 999, name = 'Renamed' WHERE id = ?", "UPDATE products SET active = 0 WHERE id = ?"} {
+		id := before[0].ID
+		if strings.Contains(q, "active") {
+			id = before[1].ID
+		}
+		if _, err := other.ExecContext(ctx, q, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	changed := time.Now()
+	var after []Product
+	for {
+		if after, err = db.Products(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(after) != len(before) || time.Since(changed) > catalogueRecheck+5*time.Second {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if got, want := len(after), len(before)-1; got != want {
 		t.Fatalf("%d products after deactivating one, want %d", got, want)

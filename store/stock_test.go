@@ -11,9 +11,7 @@ import (
 // setStock limits a product's stock, as an admin's edit would.
 func setStock(tb testing.TB, db *DB, productID, stock int64) {
 	tb.Helper()
-	if _, err := db.write.Exec("UPDATE products SET stock = ? WHERE id = ?", stock, productID); err != nil {
-		tb.Fatal(err)
-	}
+	mustExec(tb, db, "UPDATE products SET stock = ? WHERE id = ?", stock, productID)
 }
 
 func mustProduct(tb testing.TB, db *DB, id int64) Product {

@@ -59,7 +59,10 @@ var userSeq struct {
 // mustExec runs a statement through the writer connection, for setting up states the API cannot.
 func mustExec(tb testing.TB, db *DB, query string, args ...any) {
 	tb.Helper()
-	if _, err := db.write.ExecContext(context.Background(), query, args...); err != nil {
+	if err := db.inTx(context.Background(), func(tx *writeTx) error {
+		_, err := tx.ExecContext(context.Background(), query, args...)
+		return err
+	}); err != nil {
 		tb.Fatalf("exec %q: %v", query, err)
 	}
 }
