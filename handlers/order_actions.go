@@ -51,7 +51,14 @@ func (s *server) handlePayOrder() http.HandlerFunc {
 		}
 		// A session about to close must be closed first, so that the order is never payable twice.
 		if o.CheckoutSessionID != "" && o.SessionExpiresAt.After(now) {
-			if err := s.Payments.ExpireCheckoutSession(ctx, o.CheckoutSessionID); err != nil {
+			err := s.Payments.ExpireCheckoutSession(ctx, o.CheckoutSessionID)
+			if errors.Is(err, payments.ErrCheckoutComplete) {
+				// Paid meanwhile: the webhook is on its way, and a second session would charge twice.
+				s.errorPage(w, r, http.StatusConflict, "Payment received",
+					fmt.Sprintf("Order #%d has just been paid. It shows as paid as soon as the payment is confirmed.", o.ID))
+				return
+			}
+			if err != nil {
 				s.Logger.Error("close checkout session before resuming", "error", err, "order_id", o.ID, "session_id", o.CheckoutSessionID)
 				s.errorPage(w, r, http.StatusBadGateway, "Checkout is unavailable", checkoutUnavailable)
 				return
