@@ -61,28 +61,36 @@ func (s *server) handleOrderEvents() http.HandlerFunc {
 		}
 		defer s.streams.release(st.slot)
 		defer st.sub.Close()
-		heartbeat := time.NewTicker(heartbeatEvery)
-		defer heartbeat.Stop()
-		for {
-			select {
-			case o, ok := <-st.sub.C:
-				if !ok {
-					return // dropped for falling behind: the browser reconnects and resyncs
-				}
-				if err := onFreshStack(func() error { return s.sendChange(st, o) }); err != nil {
-					return
-				}
-			case <-heartbeat.C:
-				if st.write([]byte(": keep-alive\n\n")) != nil {
-					return
-				}
-			case <-r.Context().Done():
-				return
-			case <-s.Done:
-				return
-			case <-st.slot.ended: // the session that opened it has ended
+		runStream(s, r, st.slot, st.sub.C, st.write, func(o *store.Order) error { return s.sendChange(st, o) })
+	}
+}
+
+// runStream sends each message from c with send, on a fresh stack (see handleOrderEvents),
+// until c is closed (the stream fell behind: the browser reconnects and resyncs), the page goes
+// away, the server stops or the session that opened the stream ends. A comment every
+// heartbeatEvery keeps proxies from closing an idle stream.
+func runStream[T any](s *server, r *http.Request, slot *streamSlot, c <-chan T, write func([]byte) error, send func(T) error) {
+	heartbeat := time.NewTicker(heartbeatEvery)
+	defer heartbeat.Stop()
+	for {
+		select {
+		case m, ok := <-c:
+			if !ok {
 				return
 			}
+			if err := onFreshStack(func() error { return send(m) }); err != nil {
+				return
+			}
+		case <-heartbeat.C:
+			if write([]byte(": keep-alive\n\n")) != nil {
+				return
+			}
+		case <-r.Context().Done():
+			return
+		case <-s.Done:
+			return
+		case <-slot.ended:
+			return
 		}
 	}
 }
@@ -144,16 +152,9 @@ func (s *server) openStream(w http.ResponseWriter, r *http.Request) *orderStream
 		}
 		st = s.userStream(v.user.ID)
 	}
-	var userID int64
-	if v.user != nil {
-		userID = v.user.ID
-	}
-	slot, full := s.streams.admit(userID, clientAddr(r))
+	slot := s.admitStream(w, r, v)
 	if slot == nil {
 		st.sub.Close()
-		refuseStream(w)
-		retryAfter(w, streamRetryAfter)
-		s.writeJSON(w, r, http.StatusTooManyRequests, map[string]string{"error": full})
 		return nil
 	}
 	st.slot = slot
@@ -168,18 +169,42 @@ func (s *server) openStream(w http.ResponseWriter, r *http.Request) *orderStream
 		s.serverError(w, r, err)
 		return nil
 	}
-	st.rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	if st.write([]byte("retry: "+strconv.Itoa(int(reconnectAfter.Milliseconds()))+"\n\n")) != nil || s.send(st, orders...) != nil {
+	if startEventStream(w, st.rc) != nil || s.send(st, orders...) != nil {
 		s.streams.release(slot)
 		st.sub.Close()
 		return nil
 	}
 	return st
+}
+
+// admitStream takes a slot for a new stream of the visitor's, or answers 429 itself and
+// returns nil when a cap on open streams is reached.
+func (s *server) admitStream(w http.ResponseWriter, r *http.Request, v *visitor) *streamSlot {
+	var userID int64
+	if v.user != nil {
+		userID = v.user.ID
+	}
+	slot, full := s.streams.admit(userID, clientAddr(r))
+	if slot == nil {
+		refuseStream(w)
+		retryAfter(w, streamRetryAfter)
+		s.writeJSON(w, r, http.StatusTooManyRequests, map[string]string{"error": full})
+	}
+	return slot
+}
+
+// startEventStream answers with an event stream: its headers, and how soon to reconnect.
+func startEventStream(w http.ResponseWriter, rc *http.ResponseController) error {
+	rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	if _, err := w.Write([]byte("retry: " + strconv.Itoa(int(reconnectAfter.Milliseconds())) + "\n\n")); err != nil {
+		return err
+	}
+	return rc.Flush()
 }
 
 // checkoutStream watches one checkout's status panel, for the success page: a Checkout

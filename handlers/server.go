@@ -70,6 +70,7 @@ type server struct {
 	Deps
 	limiter *limiter
 	streams *openStreams
+	stock   *live.Broker[*stockChange] // products' stock changes, to the pages showing them
 	health  healthCheck
 	hasher  *hasher
 	// rendered keeps each published change's messages, rendered once per view.
@@ -104,6 +105,7 @@ func newServer(d Deps) (*server, http.Handler) {
 	h = s.securityHeaders(h)
 	h = s.logRequests(h)
 	h = s.fromTrustedProxy(h)
+	s.watchStock()
 	go loadAssets() // compress the static files in the background, before the first page needs them
 	go s.keepTidy()
 	go s.keepReconciled()

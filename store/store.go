@@ -23,7 +23,8 @@ type DB struct {
 	readStmts  *stmtCache // prepared statements of the reader pool
 	writeStmts *stmtCache // prepared statements of the writer
 
-	catalogue catalogueCache
+	catalogue     catalogueCache
+	stockWatchers stockWatchers
 
 	events  chan applyRequest // Stripe events waiting for the committer (see events.go)
 	closed  chan struct{}     // closed by Close
@@ -157,6 +158,9 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *writeTx) error) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if len(t.stockMoved) > 0 {
+		db.stockWatchers.notify(t.stockMoved)
 	}
 	return nil
 }
