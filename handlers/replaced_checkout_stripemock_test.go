@@ -10,14 +10,8 @@ func TestReplacedCheckoutStripeMock(t *testing.T) {
 	t.Parallel()
 	g, rt := newMockGateway(startStripeMock(t))
 	shop := newTestShop(t, withCheckout(g))
-	c := shop.client()
-	c.signup("ann@example.com")
-	c.addToCart("canvas-tote", 1)
-	first := c.checkout()
-	c.addToCart("stoneware-mug", 1)
-	before := len(rt.recorded())
-	c.checkout()
-	calls := rt.recorded()[before:]
+	first, _ := checkoutTwice(shop.client())
+	calls := rt.recorded()[1:] // after the first checkout's session
 	if len(calls) != 2 {
 		t.Fatalf("%d requests reached Stripe for the second checkout, want 2 (expire, create): %+v", len(calls), calls)
 	}

@@ -67,12 +67,7 @@ func TestReplacedCheckoutClosed(t *testing.T) {
 		t.Parallel()
 		gw := &completedCheckout{fakeCheckout: &fakeCheckout{}}
 		shop := newTestShop(t, withCheckout(gw))
-		c := shop.client()
-		c.signup("ann@example.com")
-		c.addToCart("canvas-tote", 1)
-		first := c.checkout()
-		c.addToCart("stoneware-mug", 1)
-		second := c.checkout()
+		first, second := checkoutTwice(shop.client())
 		if got := gw.expiredSessions(); len(got) != 1 || got[0] != first.CheckoutSessionID {
 			t.Errorf("sessions asked to expire %v, want the replaced %s", got, first.CheckoutSessionID)
 		}
@@ -106,6 +101,17 @@ func TestReplacedCheckoutClosed(t *testing.T) {
 			t.Errorf("%d sessions created, want no new one for a paid checkout", got)
 		}
 	})
+}
+
+// checkoutTwice signs c up, checks out a tote, then checks out again with a mug added: the
+// second checkout replaces the first.
+func checkoutTwice(c *testClient) (first, second store.Order) {
+	c.t.Helper()
+	c.signup("ann@example.com")
+	c.addToCart("canvas-tote", 1)
+	first = c.checkout()
+	c.addToCart("stoneware-mug", 1)
+	return first, c.checkout()
 }
 
 // completedCheckout is a payment provider at which every session has been completed already.
