@@ -83,7 +83,7 @@ func TestReplacedCheckoutClosed(t *testing.T) {
 		}
 	})
 
-	t.Run("ResumeOfCompletedCheckout", func(t *testing.T) {
+	t.Run("ResumeOrCancelOfCompletedCheckout", func(t *testing.T) {
 		t.Parallel()
 		gw := &completedCheckout{fakeCheckout: &fakeCheckout{}}
 		shop := newTestShop(t, withCheckout(gw))
@@ -93,12 +93,17 @@ func TestReplacedCheckoutClosed(t *testing.T) {
 		o := c.checkout()
 		// The session closes in a minute: too soon to send the shopper back to it.
 		sqlExec(t, shopSQL(t, shop), "UPDATE orders SET session_expires_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+1 minute') WHERE id = ?", o.ID)
-		res := c.post(fmt.Sprintf("/orders/%d/pay", o.ID), nil)
-		if res.StatusCode != http.StatusConflict || !strings.Contains(res.body, "has just been paid") {
-			t.Errorf("resume of a completed checkout: status %d, want 409 saying it was paid:\n%s", res.StatusCode, res.body)
+		for _, action := range []string{"pay", "cancel"} {
+			res := c.post(fmt.Sprintf("/orders/%d/%s", o.ID, action), nil)
+			if res.StatusCode != http.StatusConflict || !strings.Contains(res.body, "has just been paid") {
+				t.Errorf("%s of a completed checkout: status %d, want 409 saying it was paid:\n%s", action, res.StatusCode, res.body)
+			}
 		}
 		if got := len(gw.calls()); got != 1 {
 			t.Errorf("%d sessions created, want no new one for a paid checkout", got)
+		}
+		if got := shop.order(o.ID).Status; got != store.StatusPending {
+			t.Errorf("order is %s, want pending until its webhook", got)
 		}
 	})
 }
