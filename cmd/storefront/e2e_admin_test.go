@@ -72,6 +72,7 @@ func TestAdminEndToEndInChromium(t *testing.T) {
 	}
 	img := `document.querySelector('#stock-` + productID + `').closest('.product-card').querySelector('img')`
 	buyer.waitFor("the card shows the uploaded photo", 5*time.Second, img+`.src.includes('/product-images/') && `+img+`.naturalWidth === 40`)
+	buyer.saveShots("catalogue-only-1-left")
 
 	// Another shopper looks at the product page, and at the catalogue in a second tab.
 	other := browser.newShopper(t, shop)
