@@ -9,6 +9,8 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"io/fs"
 	"log"
 	"os"
@@ -43,7 +45,10 @@ func main() {
 		bw := brotli.NewWriterOptions(&br, brotli.WriterOptions{Quality: brotli.BestCompression, LGWin: 18})
 		bw.Write(body)
 		bw.Close()
-		out := filepath.Join("compressed", name)
+		// The copies are named for the content they were made from (see Compressed), so that a
+		// stale copy is never served for a changed file.
+		sum := sha256.Sum256(body)
+		out := filepath.Join("compressed", name+"."+hex.EncodeToString(sum[:6]))
 		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 			return err
 		}

@@ -46,9 +46,11 @@ func Path(name string) string {
 // Version is the content version of an asset ("" when there is no such asset).
 func Version(name string) string { return versions()[name] }
 
-// Compressed returns the asset's gzip and brotli copies (nil when it has none).
+// Compressed returns the asset's gzip and brotli copies: nil when it has none made from its
+// current content (the copies' names carry the content version they were made from).
 func Compressed(name string) (gz, br []byte) {
-	gz, _ = compressed.ReadFile("compressed/" + name + ".gz")
-	br, _ = compressed.ReadFile("compressed/" + name + ".br")
+	base := "compressed/" + name + "." + Version(name)
+	gz, _ = compressed.ReadFile(base + ".gz")
+	br, _ = compressed.ReadFile(base + ".br")
 	return gz, br
 }

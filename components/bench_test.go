@@ -37,7 +37,7 @@ var benchOrder = Order{ID: 4217, Status: "paid", Total: 6600, Currency: "usd",
 // BenchmarkCatalogue renders the home page an anonymous visitor gets.
 func BenchmarkCatalogue(b *testing.B) {
 	benchRender(b, func(buf *bytes.Buffer) error {
-		return Catalogue(Page{}, ProductGrid(benchProducts)).Render(context.Background(), buf)
+		return Catalogue(Page{}, CatalogueStockStream(1), ProductGrid(benchProducts)).Render(context.Background(), buf)
 	}, "Enamel Pin Set")
 }
 

@@ -31,6 +31,7 @@ func (s *server) handleCatalogue() http.HandlerFunc {
 			return
 		}
 		if q, ok := catalogueQuery(r); ok {
+			q.StockStream = components.CatalogueStockStream(version)
 			s.serveSearch(w, r, q, products)
 			return
 		}
@@ -57,7 +58,7 @@ func (s *server) handleCatalogue() http.HandlerFunc {
 			cache.version, cache.html = version, grid
 		}
 		cache.mu.Unlock()
-		page := components.Catalogue(s.page(r.Context(), v, ""), grid)
+		page := components.Catalogue(s.page(r.Context(), v, ""), components.CatalogueStockStream(version), grid)
 		if shared {
 			var b bytes.Buffer
 			if err := page.Render(r.Context(), &b); err != nil {

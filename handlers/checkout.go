@@ -62,6 +62,7 @@ func (s *server) handleCreateCheckoutSession() http.HandlerFunc {
 			s.serverError(w, r, err)
 			return
 		}
+		s.closeReplacedCheckouts(ctx, o)
 		if reused && o.CheckoutURL != "" {
 			s.Logger.Info("checkout reused", "order_id", o.ID, "session_id", o.CheckoutSessionID)
 			s.checkoutStarted(w, r, o.CheckoutSessionID, o.CheckoutURL)

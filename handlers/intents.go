@@ -51,10 +51,16 @@ func (s *server) handleCreatePaymentIntent() http.HandlerFunc {
 			s.errorPage(w, r, http.StatusBadRequest, "Your cart is empty", "Your cart is empty: add something before checking out.")
 			return
 		}
+		var short *store.StockError // nothing was held and Stripe is not called
+		if errors.As(err, &short) {
+			s.errorPage(w, r, http.StatusConflict, "Not enough in stock", short.Error())
+			return
+		}
 		if err != nil {
 			s.serverError(w, r, err)
 			return
 		}
+		s.closeReplacedCheckouts(ctx, o)
 		if !reused || o.PaymentClientSecret == "" {
 			s.countCheckout(r)
 			req := payments.IntentRequest{OrderID: o.ID, IdempotencyKey: o.IdempotencyKey() + "-intent",

@@ -51,7 +51,12 @@ func (s *server) handlePayOrder() http.HandlerFunc {
 		}
 		// A session about to close must be closed first, so that the order is never payable twice.
 		if o.CheckoutSessionID != "" && o.SessionExpiresAt.After(now) {
-			if err := s.Payments.ExpireCheckoutSession(ctx, o.CheckoutSessionID); err != nil {
+			err := s.Payments.ExpireCheckoutSession(ctx, o.CheckoutSessionID)
+			if errors.Is(err, payments.ErrCheckoutComplete) {
+				s.justPaid(w, r, o) // a second session would charge twice
+				return
+			}
+			if err != nil {
 				s.Logger.Error("close checkout session before resuming", "error", err, "order_id", o.ID, "session_id", o.CheckoutSessionID)
 				s.errorPage(w, r, http.StatusBadGateway, "Checkout is unavailable", checkoutUnavailable)
 				return
@@ -84,6 +89,13 @@ func (s *server) handlePayOrder() http.HandlerFunc {
 	}
 }
 
+// justPaid answers an action on a pending order whose Checkout Session the customer has just
+// completed: the payment's webhook is on its way and settles the order.
+func (s *server) justPaid(w http.ResponseWriter, r *http.Request, o store.Order) {
+	s.errorPage(w, r, http.StatusConflict, "Payment received",
+		fmt.Sprintf("Order #%d has just been paid. It shows as paid as soon as the payment is confirmed.", o.ID))
+}
+
 // resumeConflict answers a resume that found the order moved on meanwhile (paid, expired).
 func (s *server) resumeConflict(w http.ResponseWriter, r *http.Request, o store.Order, err error) {
 	if !errors.Is(err, store.ErrConflict) {
@@ -104,7 +116,12 @@ func (s *server) handleCancelOrder() http.HandlerFunc {
 		}
 		ctx := r.Context()
 		if o.CheckoutSessionID != "" && o.SessionExpiresAt.After(time.Now()) {
-			if err := s.Payments.ExpireCheckoutSession(ctx, o.CheckoutSessionID); err != nil {
+			err := s.Payments.ExpireCheckoutSession(ctx, o.CheckoutSessionID)
+			if errors.Is(err, payments.ErrCheckoutComplete) {
+				s.justPaid(w, r, o)
+				return
+			}
+			if err != nil {
 				// The session may have just been paid: leave the order to the provider's events.
 				s.Logger.Error("cancel order: close checkout session", "error", err, "order_id", o.ID, "session_id", o.CheckoutSessionID)
 				s.errorPage(w, r, http.StatusBadGateway, "Could not cancel",

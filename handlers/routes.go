@@ -45,6 +45,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /orders/{id}/cancel", page(s.handleCancelOrder()))
 	// The stream reads its visitor itself, on a short-lived goroutine (see handleOrderEvents).
 	mux.Handle("GET /orders/events", s.handleOrderEvents())
+	mux.Handle("GET /stock/events", s.handleStockEvents()) // live "Only N left", for anyone
 
 	mux.Handle("GET /healthz", s.handleHealth())
 	mux.Handle("GET /assets/", s.handleAssets())

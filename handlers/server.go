@@ -70,7 +70,8 @@ type server struct {
 	Deps
 	limiter  *limiter
 	streams  *openStreams
-	sessions sessionCache // decoded session cookies (sessioncache.go)
+	sessions sessionCache               // decoded session cookies (sessioncache.go)
+	stock    *live.Broker[*stockChange] // products' stock changes, to the pages showing them
 	health   healthCheck
 	hasher   *hasher
 	// rendered keeps each published change's messages, rendered once per view.
@@ -106,6 +107,7 @@ func newServer(d Deps) (*server, http.Handler) {
 	h = s.securityHeaders(h)
 	h = s.logRequests(h)
 	h = s.fromTrustedProxy(h)
+	s.watchStock()
 	go s.keepTidy()
 	go s.keepReconciled()
 	return s, h

@@ -443,12 +443,10 @@ func TestSimulatorThroughShop(t *testing.T) {
 			if got, want := page.StatusCode, http.StatusGone; got != want {
 				t.Errorf("paying an expired session: status %d, want %d", got, want)
 			}
-			err = s.gw.ExpireCheckoutSession(ctx, cs.ID)
-			if err == nil {
-				t.Fatal("expiring an expired session succeeded")
-			}
-			if got, want := asStripeError(t, err).HTTPStatusCode, http.StatusBadRequest; got != want {
-				t.Errorf("second expire: HTTP status %d, want %d", got, want)
+			// Stripe refuses a second expire (400); the gateway reads the session, finds it
+			// closed, and reports success: the caller wanted it unpayable, and it is.
+			if err := s.gw.ExpireCheckoutSession(ctx, cs.ID); err != nil {
+				t.Errorf("second expire: %v, want nil", err)
 			}
 		})
 

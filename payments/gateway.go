@@ -153,14 +153,35 @@ func (g *Gateway) CreateCheckoutSession(ctx context.Context, req CheckoutRequest
 	return CheckoutSession{ID: s.ID, URL: s.URL, ExpiresAt: expires}, nil
 }
 
-// ExpireCheckoutSession closes an open session so that it can no longer be paid.
+// ErrCheckoutComplete means a Checkout Session could not be closed because the customer has
+// already completed it: its payment is on the way, and the order is left to its webhook.
+var ErrCheckoutComplete = errors.New("the checkout session is already complete")
+
+// ExpireCheckoutSession closes an open session so that it can no longer be paid. A session
+// that is already expired counts as closed; one already complete gives ErrCheckoutComplete.
 func (g *Gateway) ExpireCheckoutSession(ctx context.Context, id string) error {
 	p := &stripe.CheckoutSessionExpireParams{}
 	p.Context = ctx
-	if _, err := g.sessions.Expire(id, p); err != nil {
-		return fmt.Errorf("expire checkout session %s: %w", id, err)
+	_, err := g.sessions.Expire(id, p)
+	if err == nil {
+		return nil
 	}
-	return nil
+	// Stripe refuses to expire a session that is not open, with no error code to say why:
+	// ask the session itself.
+	var se *stripe.Error
+	if errors.As(err, &se) && se.HTTPStatusCode == http.StatusBadRequest {
+		gp := &stripe.CheckoutSessionParams{}
+		gp.Context = ctx
+		if s, gerr := g.sessions.Get(id, gp); gerr == nil {
+			switch s.Status {
+			case stripe.CheckoutSessionStatusExpired:
+				return nil
+			case stripe.CheckoutSessionStatusComplete:
+				err = ErrCheckoutComplete
+			}
+		}
+	}
+	return fmt.Errorf("expire checkout session %s: %w", id, err)
 }
 
 // Refund refunds a payment in full.

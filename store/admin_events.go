@@ -85,11 +85,12 @@ func (db *DB) EventTypes(ctx context.Context) ([]string, error) {
 	return out, rows.Err()
 }
 
-// OrderEvents lists every stored event that touched an order, or is about its payment, in the
-// order the provider created them.
+// OrderEvents lists every stored event that touched an order, or is about its payment (a
+// charge of its PaymentIntent, or the PaymentIntent itself), in the order the provider created
+// them.
 func (db *DB) OrderEvents(ctx context.Context, o Order) ([]StoredEvent, error) {
-	return db.storedEvents(ctx, "order_id = ? OR (? != '' AND payment_intent = ?) ORDER BY created, received_at, id",
-		o.ID, o.PaymentIntent, o.PaymentIntent)
+	return db.storedEvents(ctx, "order_id = ?1 OR (?2 != '' AND (payment_intent = ?2 OR object_id = ?2)) ORDER BY created, received_at, id",
+		o.ID, o.PaymentIntent)
 }
 
 // Event returns one stored event.

@@ -138,6 +138,7 @@ func (db *DB) UpdateProduct(ctx context.Context, who Actor, id, version int64, i
 			}
 			return ErrStale
 		}
+		tx.movedStock(id) // its stock, or whether it is for sale at all, may have changed
 		return db.recordAudit(ctx, tx, who, "product.update", fmt.Sprintf("product %d", id), in.summary())
 	})
 	if err != nil {

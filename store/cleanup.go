@@ -27,21 +27,7 @@ func (db *DB) DeleteIdleCarts(ctx context.Context, idleSince time.Time) (int64, 
 // StalePendingOrders lists orders still pending that were created before since, oldest first:
 // checkouts abandoned, or whose expiry the payment provider never reported.
 func (db *DB) StalePendingOrders(ctx context.Context, since time.Time, limit int) ([]Order, error) {
-	rows, err := db.readStmts.QueryContext(ctx, "SELECT "+orderColumns+
-		" FROM orders WHERE status = 'pending' AND created_at < ? ORDER BY id LIMIT ?", formatTime(since), limit)
-	if err != nil {
-		return nil, fmt.Errorf("stale pending orders: %w", err)
-	}
-	defer rows.Close()
-	var out []Order
-	for rows.Next() {
-		o, err := scanOrder(rows.Scan)
-		if err != nil {
-			return nil, fmt.Errorf("stale pending orders: %w", err)
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return db.listOrders(ctx, "stale pending orders", "status = 'pending' AND created_at < ? ORDER BY id LIMIT ?", formatTime(since), limit)
 }
 
 // ExpireOrder moves a pending order to expired, for a checkout nobody can pay any more; a

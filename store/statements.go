@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"sync"
 )
 
@@ -78,6 +79,16 @@ type writeTx struct {
 	cache *stmtCache
 	bound map[string]*sql.Stmt // the cache's statements bound to tx, each bound once
 	later []string             // statements to prepare after the transaction
+	// stockMoved lists the products whose free stock the transaction changed, to tell the
+	// pages showing them once it commits (see DB.WatchStock).
+	stockMoved []int64
+}
+
+// movedStock records that the transaction changed what is free of a product.
+func (t *writeTx) movedStock(productID int64) {
+	if !slices.Contains(t.stockMoved, productID) {
+		t.stockMoved = append(t.stockMoved, productID)
+	}
 }
 
 func (t *writeTx) stmt(ctx context.Context, query string) *sql.Stmt {

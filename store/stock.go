@@ -58,11 +58,20 @@ func holdStock(ctx context.Context, tx *writeTx, items []OrderItem) error {
 	return nil
 }
 
-// addStock adds sign × the item's quantity to one of a product's counters (held or sold).
+// addStock adds sign × the item's quantity to one of a product's counters (held or sold). A
+// product whose stock is limited then shows a different "Only N left", live (see WatchStock).
 func addStock(ctx context.Context, tx *writeTx, it OrderItem, counter string, sign int) error {
-	_, err := tx.ExecContext(ctx, "UPDATE products SET "+counter+" = "+counter+" + ? WHERE id = ?", sign*it.Quantity, it.ProductID)
+	var limited bool
+	err := tx.QueryRowContext(ctx, "UPDATE products SET "+counter+" = "+counter+" + ? WHERE id = ? RETURNING stock IS NOT NULL",
+		sign*it.Quantity, it.ProductID).Scan(&limited)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // the product is gone: nothing to count
+	}
 	if err != nil {
 		return fmt.Errorf("count stock of product %d: %w", it.ProductID, err)
+	}
+	if limited {
+		tx.movedStock(it.ProductID)
 	}
 	return nil
 }

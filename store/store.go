@@ -24,8 +24,9 @@ type DB struct {
 	readStmts  *stmtCache // prepared statements of the reader pool
 	writeStmts *stmtCache // prepared statements of the writer
 
-	catalogue catalogueCache
-	commits   atomic.Uint64 // write transactions committed by this process
+	catalogue     catalogueCache
+	commits       atomic.Uint64 // write transactions committed by this process
+	stockWatchers stockWatchers
 
 	events  chan applyRequest // Stripe events waiting for the committer (see events.go)
 	closed  chan struct{}     // closed by Close
@@ -163,6 +164,9 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *writeTx) error) error {
 	db.commits.Add(1) // even a failed commit may have written: readers of caches look again
 	if err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if len(t.stockMoved) > 0 {
+		db.stockWatchers.notify(t.stockMoved)
 	}
 	return nil
 }
