@@ -185,6 +185,15 @@ func TestEventOrderDoesNotMatter(t *testing.T) {
 		})
 	}
 	t.Logf("%d deliveries checked", checked)
+
+	// A bank debit on the shop's page that fails after it started processing fails the order.
+	// (Delivered the other way round, the failure is recorded on the pending order and the
+	// processing event then moves it on: events carry no order within one intent's attempts.)
+	t.Run("IntentDebitFailed", func(t *testing.T) {
+		if got := deliver(store.KindPaymentIntent, []historyEvent{intentProcess, intentFailed}); got.Status != store.StatusFailed {
+			t.Errorf("processing, then payment_failed: order ends %+v, want failed", got)
+		}
+	})
 }
 
 // selections lists, in increasing order of index, every non-empty choice of at most three of n
