@@ -69,6 +69,9 @@ func (s *server) handleOrderEvents() http.HandlerFunc {
 				if !ok {
 					return // dropped for falling behind: the browser reconnects and resyncs
 				}
+				if st.keep != nil && !st.keep(o) {
+					continue
+				}
 				if err := onFreshStack(func() error { return s.sendChange(st, o) }); err != nil {
 					return
 				}
@@ -94,6 +97,7 @@ type streamView int
 const (
 	viewOrderRow    streamView = iota // the orders page: one row per order
 	viewStatusPanel                   // the success page: the checkout's status panel
+	viewOrderDetail                   // an order's own page: its whole detail
 	streamViews                       // how many views there are
 )
 
@@ -102,6 +106,9 @@ func (v streamView) render(o store.Order) templ.Component {
 	ov := orderView(o)
 	if v == viewStatusPanel {
 		return templ.Join(components.StatusPanel(ov), components.SuccessDetails(ov, true))
+	}
+	if v == viewOrderDetail {
+		return components.OrderDetail(ov)
 	}
 	return components.OrderRow(ov)
 }
@@ -114,7 +121,10 @@ type orderStream struct {
 	view streamView
 	// render, when set, shows an order for this stream alone (the console's filtered list),
 	// instead of the view shared by every stream.
-	render   func(store.Order) templ.Component
+	render func(store.Order) templ.Component
+	// keep, when set, says which published changes this stream shows (one order's page, or the
+	// orders page's first page); the others are skipped.
+	keep     func(*store.Order) bool
 	snapshot func(context.Context) ([]store.Order, error)
 	ctx      context.Context
 	w        http.ResponseWriter
@@ -132,6 +142,12 @@ func (s *server) openStream(w http.ResponseWriter, r *http.Request) *orderStream
 		if st == nil {
 			refuseStream(w)
 			s.writeJSON(w, r, http.StatusNotFound, map[string]string{"error": "no such checkout"})
+			return nil
+		}
+	} else if id := r.URL.Query().Get("order_id"); id != "" {
+		if st = s.orderDetailStream(r.Context(), v, id); st == nil {
+			refuseStream(w)
+			s.writeJSON(w, r, http.StatusNotFound, map[string]string{"error": "no such order"})
 			return nil
 		}
 	} else if r.URL.Path == adminStreamPath {
@@ -207,15 +223,20 @@ func (s *server) checkoutStream(ctx context.Context, v *visitor, sessionID, inte
 	}
 }
 
-// userStream watches a user's orders, for the orders page: each message is an order row.
+// userStream watches a user's orders, for the first page of the orders page: each message is an
+// order row. It starts with that page; later, new orders and changes to the orders on it
+// arrive, but not changes to older orders, which belong to later pages.
 func (s *server) userStream(userID int64) *orderStream {
-	return &orderStream{
-		sub: s.Broker.Subscribe(userTopic(userID)),
-		snapshot: func(ctx context.Context) ([]store.Order, error) {
-			return s.Store.OrdersForUser(ctx, userID, ordersShown)
-		},
-		view: viewOrderRow,
+	st := &orderStream{sub: s.Broker.Subscribe(userTopic(userID)), view: viewOrderRow}
+	st.snapshot = func(ctx context.Context) ([]store.Order, error) {
+		orders, err := s.Store.OrdersForUser(ctx, userID, ordersPerPage)
+		if err == nil && len(orders) == ordersPerPage {
+			oldest := orders[len(orders)-1].ID
+			st.keep = func(o *store.Order) bool { return o.ID >= oldest }
+		}
+		return orders, err
 	}
+	return st
 }
 
 // write writes raw SSE bytes and flushes them to the browser.
@@ -242,7 +263,7 @@ func (s *server) sendChange(st *orderStream, o *store.Order) error {
 	if st.render != nil {
 		return s.send(st, *o)
 	}
-	msg, err := s.rendered.message(o, st.view, func(buf *bytes.Buffer) error {
+	msg, err := s.rendered.message(o, st.view, components.LocaleIndex(st.ctx), func(buf *bytes.Buffer) error {
 		return s.frame(context.WithoutCancel(st.ctx), buf, st.view.render, *o)
 	})
 	if err != nil {

@@ -43,6 +43,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /guest/orders/{id}", page(s.handleGuestOrder()))
 	mux.Handle("POST /orders/{id}/pay", page(s.handlePayOrder()))
 	mux.Handle("POST /orders/{id}/cancel", page(s.handleCancelOrder()))
+	mux.Handle("POST /orders/{id}/buy-again", page(s.handleBuyAgain()))
 	// The stream reads its visitor itself, on a short-lived goroutine (see handleOrderEvents).
 	mux.Handle("GET /orders/events", s.handleOrderEvents())
 
