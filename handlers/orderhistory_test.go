@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"storefront/store"
 )
@@ -246,3 +248,34 @@ func TestBuyAgain(t *testing.T) {
 }
 
 func dollars(cents int64) string { return fmt.Sprintf("$%d.%02d", cents/100, cents%100) }
+
+// TestGuestBuyAgain: a guest's signed order link offers Buy again, which fills the cart of
+// the browser that follows it; an altered link adds nothing.
+func TestGuestBuyAgain(t *testing.T) {
+	t.Parallel()
+	links := NewGuestLinks(&url.URL{Scheme: "http", Host: "shop.test"}, linkSecret)
+	shop := newTestShop(t, func(d *Deps) { d.GuestLinks = links })
+	buyer := shop.client()
+	mug := buyer.addToCart("stoneware-mug", 2)
+	o := buyer.checkout()
+	shop.sendEvent("evt_guest_again_paid", "checkout.session.completed", sessionObject(o, "paid"))
+	link := pathOf(t, links.OrderURL(o.ID, time.Hour))
+	again := strings.Replace(link, "?", "/buy-again?", 1)
+
+	other := shop.client() // on another device: no cart yet
+	page := other.get(link).body
+	if !strings.Contains(page, fmt.Sprintf(`action="%s"`, strings.ReplaceAll(again, "&", "&amp;"))) {
+		t.Fatalf("the guest's order page offers no Buy again to %s", again)
+	}
+	if res := other.post(strings.Replace(again, "sig=", "sig=x", 1), nil); res.StatusCode != http.StatusNotFound {
+		t.Errorf("Buy again through an altered link: %d, want 404", res.StatusCode)
+	}
+	res := other.post(again, nil)
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/cart" {
+		t.Fatalf("Buy again: %d to %q, want 303 to /cart", res.StatusCode, res.Header.Get("Location"))
+	}
+	if cart := other.get("/cart").body; !strings.Contains(cart, fmt.Sprintf("Added to your cart: 2 × %s.", mug.Name)) ||
+		!strings.Contains(cart, `data-count="2"`) {
+		t.Errorf("the guest's cart after Buy again does not hold and say 2 × %s", mug.Name)
+	}
+}

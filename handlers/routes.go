@@ -41,6 +41,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /orders/lookup", page(s.handleEmailRequestForm(s.orderLookup())))
 	mux.Handle("POST /orders/lookup", page(s.handleEmailRequest(s.orderLookup())))
 	mux.Handle("GET /guest/orders/{id}", page(s.handleGuestOrder()))
+	mux.Handle("POST /guest/orders/{id}/buy-again", page(s.handleGuestBuyAgain()))
 	mux.Handle("POST /orders/{id}/pay", page(s.handlePayOrder()))
 	mux.Handle("POST /orders/{id}/cancel", page(s.handleCancelOrder()))
 	mux.Handle("POST /orders/{id}/buy-again", page(s.handleBuyAgain()))
