@@ -2,10 +2,8 @@
 package components
 
 import (
-	"fmt"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -112,31 +110,17 @@ type Order struct {
 	Email     string
 	SessionID string
 	Items     []OrderItem
+	// PaymentIntent is the provider's payment id, once known; Refunded how much of the
+	// payment has been refunded so far.
+	PaymentIntent string
+	Refunded      int64
 }
 
 func orderPath(o Order) string { return "/orders/" + itoa(o.ID) }
 
-// Money formats an amount in minor units, e.g. Money(2400, "usd") is "$24.00".
-func Money(amount int64, currency string) string {
-	sign := ""
-	if amount < 0 {
-		sign, amount = "-", -amount
-	}
-	units := strconv.FormatInt(amount/100, 10)
-	for i := len(units) - 3; i > 0; i -= 3 {
-		units = units[:i] + "," + units[i:]
-	}
-	num := fmt.Sprintf("%s.%02d", units, amount%100)
-	switch strings.ToLower(currency) {
-	case "usd":
-		return sign + "$" + num
-	case "eur":
-		return sign + "€" + num
-	case "gbp":
-		return sign + "£" + num
-	}
-	return sign + num + " " + strings.ToUpper(currency)
-}
+// Money formats an amount in minor units the shop's default way (en-US), e.g. Money(2400, "usd")
+// is "$24.00"; pages for shoppers use MoneyIn, in their own language.
+func Money(amount int64, currency string) string { return Locales[0].Format(amount, currency) }
 
 // StatusLabel is the shopper-facing name of an order status.
 func StatusLabel(status string) string {

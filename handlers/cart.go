@@ -59,14 +59,8 @@ func (s *server) handleAddToCart() http.HandlerFunc {
 		}
 		form := components.AddForm{ProductID: productID, Quantity: r.PostFormValue("quantity")}
 		qty, msg := parseQuantity(form.Quantity, 1)
-		if msg == "" && v.user == nil && v.cartToken == "" {
-			if ok, wait := s.limiter.take("cart:"+clientAddr(r), cartsPerAddr, cartWindow); !ok {
-				retryAfter(w, wait)
-				s.Logger.Warn("new cart rate limited", "addr", clientAddr(r))
-				s.errorPage(w, r, http.StatusTooManyRequests, "Too many new carts",
-					"Too many new carts were started from your network. Please try again later, or log in.")
-				return
-			}
+		if msg == "" && !s.newCartAllowed(w, r, v) {
+			return
 		}
 		if msg == "" {
 			if err := s.ensureCartToken(w, r, v); err != nil {
@@ -161,4 +155,21 @@ func (s *server) handleSetCartQuantity() http.HandlerFunc {
 		}
 		s.render(w, r, status, components.CartPage(s.page(r.Context(), v, "Cart"), view))
 	}
+}
+
+// newCartAllowed reports whether the visitor may put something in their cart: always with a
+// cart or an account, within the limit of new anonymous carts per address otherwise. When not,
+// it answers 429 itself.
+func (s *server) newCartAllowed(w http.ResponseWriter, r *http.Request, v *visitor) bool {
+	if v.user != nil || v.cartToken != "" {
+		return true
+	}
+	if ok, wait := s.limiter.take("cart:"+clientAddr(r), cartsPerAddr, cartWindow); !ok {
+		retryAfter(w, wait)
+		s.Logger.Warn("new cart rate limited", "addr", clientAddr(r))
+		s.errorPage(w, r, http.StatusTooManyRequests, "Too many new carts",
+			"Too many new carts were started from your network. Please try again later, or log in.")
+		return false
+	}
+	return true
 }

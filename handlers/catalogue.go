@@ -13,12 +13,13 @@ import (
 	"storefront/store"
 )
 
-// gridCache holds the product grid rendered for one catalogue version: the grid is the same
-// for every visitor, and rendering it is most of the home page's cost.
+// gridCache holds the product grid rendered for one catalogue version, once per money locale:
+// the grid is the same for every visitor reading prices the same way, and rendering it is most
+// of the home page's cost.
 type gridCache struct {
 	mu      sync.Mutex
 	version int64
-	html    templ.Component
+	html    map[string]templ.Component // by locale tag
 }
 
 func (s *server) handleCatalogue() http.HandlerFunc {
@@ -37,13 +38,17 @@ func (s *server) handleCatalogue() http.HandlerFunc {
 		}
 		v := s.visitorOf(r)
 		shared := cacheable(r, v)
-		if p := pages.get(version); shared && p != nil {
+		locale := components.LocaleOf(r.Context()).Tag
+		if p := pages.get(version, locale); shared && p != nil {
 			p.serve(w, r)
 			return
 		}
 		cache.mu.Lock()
-		grid := cache.html
-		if grid == nil || cache.version != version {
+		if cache.version != version {
+			cache.version, cache.html = version, make(map[string]templ.Component)
+		}
+		grid := cache.html[locale]
+		if grid == nil {
 			views := make([]components.Product, len(products))
 			for i, p := range products {
 				views[i] = productView(p)
@@ -55,7 +60,7 @@ func (s *server) handleCatalogue() http.HandlerFunc {
 				return
 			}
 			grid = templ.Raw(b.String())
-			cache.version, cache.html = version, grid
+			cache.html[locale] = grid
 		}
 		cache.mu.Unlock()
 		page := components.Catalogue(s.page(r.Context(), v, ""), components.CatalogueStockStream(version), grid)
@@ -65,7 +70,7 @@ func (s *server) handleCatalogue() http.HandlerFunc {
 				s.serverError(w, r, err)
 				return
 			}
-			pages.put(version, b.Bytes()).serve(w, r)
+			pages.put(version, locale, b.Bytes()).serve(w, r)
 			return
 		}
 		s.render(w, r, http.StatusOK, page)

@@ -11,12 +11,12 @@ import (
 )
 
 // cataloguePages keeps the whole home page as an anonymous visitor with no cart sees it, for
-// one catalogue version: that page is the same for all of them, and most visitors are them.
-// It is rendered once per version, and compressed once per version and coding, the first
-// time a browser asks for that coding.
+// one catalogue version and money locale: that page is the same for all of them, and most
+// visitors are them. It is rendered once per version and locale (a small fixed set, see
+// components.Locales), and compressed once per coding, the first time a browser asks for it.
 type cataloguePages struct {
-	mu   sync.Mutex
-	page *cachedPage
+	mu    sync.Mutex
+	pages map[string]*cachedPage // by locale tag
 }
 
 // cachedPage is the anonymous home page of one catalogue version, as sent.
@@ -38,23 +38,26 @@ func cacheable(r *http.Request, v *visitor) bool {
 	return r.URL.RawQuery == "" && v.user == nil && v.cartToken == "" && v.flash == ""
 }
 
-// get returns the page kept for version, or nil.
-func (c *cataloguePages) get(version int64) *cachedPage {
+// get returns the page kept for version in locale, or nil.
+func (c *cataloguePages) get(version int64, locale string) *cachedPage {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.page != nil && c.page.version == version {
-		return c.page
+	if p := c.pages[locale]; p != nil && p.version == version {
+		return p
 	}
 	return nil
 }
 
-// put keeps html as the page of version and returns it.
-func (c *cataloguePages) put(version int64, html []byte) *cachedPage {
+// put keeps html as the page of version in locale and returns it.
+func (c *cataloguePages) put(version int64, locale string, html []byte) *cachedPage {
 	p := &cachedPage{version: version, plain: bytes.Clone(html)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.page == nil || c.page.version <= version {
-		c.page = p
+	if c.pages == nil {
+		c.pages = make(map[string]*cachedPage)
+	}
+	if old := c.pages[locale]; old == nil || old.version <= version {
+		c.pages[locale] = p
 	}
 	return p
 }
@@ -64,6 +67,7 @@ func (p *cachedPage) serve(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Vary", "Accept-Encoding")
+	h.Add("Vary", "Accept-Language") // prices follow the shopper's language
 	body := p.plain
 	accepts := r.Header.Get("Accept-Encoding")
 	switch {

@@ -58,6 +58,7 @@ type streamView int
 const (
 	viewOrderRow    streamView = iota // the orders page: one row per order
 	viewStatusPanel                   // the success page: the checkout's status panel
+	viewOrderDetail                   // an order's own page: its whole detail
 	streamViews                       // how many views there are
 )
 
@@ -66,6 +67,9 @@ func (v streamView) render(o store.Order) templ.Component {
 	ov := orderView(o)
 	if v == viewStatusPanel {
 		return templ.Join(components.StatusPanel(ov), components.SuccessDetails(ov, true))
+	}
+	if v == viewOrderDetail {
+		return components.OrderDetail(ov)
 	}
 	return components.OrderRow(ov)
 }
@@ -76,7 +80,10 @@ type orderStream struct {
 	view   streamView
 	// render, when set, shows an order for this stream alone (the console's filtered list),
 	// instead of the view shared by every stream.
-	render   func(store.Order) templ.Component
+	render func(store.Order) templ.Component
+	// keep, when set, says which published changes this stream shows (one order's page, or the
+	// orders page's first page); the others are skipped.
+	keep     func(*store.Order) bool
 	snapshot func(context.Context) ([]store.Order, error)
 	ctx      context.Context // for rendering: the request's values, never cancelled
 }
@@ -92,6 +99,12 @@ func (s *server) openStream(w http.ResponseWriter, r *http.Request) *liveStream 
 		if st == nil {
 			refuseStream(w)
 			s.writeJSON(w, r, http.StatusNotFound, map[string]string{"error": "no such checkout"})
+			return nil
+		}
+	} else if id := r.URL.Query().Get("order_id"); id != "" {
+		if st = s.orderDetailStream(r.Context(), v, id); st == nil {
+			refuseStream(w)
+			s.writeJSON(w, r, http.StatusNotFound, map[string]string{"error": "no such order"})
 			return nil
 		}
 	} else if r.URL.Path == adminStreamPath {
@@ -174,28 +187,37 @@ func (s *server) checkoutStream(ctx context.Context, v *visitor, sessionID, inte
 	}
 }
 
-// userStream watches a user's orders, for the orders page: each message is an order row.
+// userStream watches a user's orders, for the first page of the orders page: each message is an
+// order row. It starts with that page; later, new orders and changes to the orders on it
+// arrive, but not changes to older orders, which belong to later pages.
 func (s *server) userStream(userID int64) *orderStream {
-	return &orderStream{
-		topics: []string{userTopic(userID)},
-		snapshot: func(ctx context.Context) ([]store.Order, error) {
-			return s.Store.OrdersForUser(ctx, userID, ordersShown)
-		},
-		view: viewOrderRow,
+	st := &orderStream{topics: []string{userTopic(userID)}, view: viewOrderRow}
+	st.snapshot = func(ctx context.Context) ([]store.Order, error) {
+		orders, err := s.Store.OrdersForUser(ctx, userID, ordersPerPage)
+		if err == nil && len(orders) == ordersPerPage {
+			oldest := orders[len(orders)-1].ID
+			st.keep = func(o *store.Order) bool { return o.ID >= oldest }
+		}
+		return orders, err
 	}
+	return st
 }
 
-// changeMessage is one published change as this stream shows it. The message is rendered once
+// changeMessage is one published change as this stream shows it (set by the snapshot, keep is
+// read here, once the stream runs). The message is rendered once
 // for all the streams of the same view (thousands, for one shopper's many tabs), not once per
 // stream; the console's filtered list renders its own.
 func (s *server) changeMessage(st *orderStream, o *store.Order) ([]byte, error) {
+	if st.keep != nil && !st.keep(o) {
+		return nil, nil // not on this page: nothing to send
+	}
 	render := func(buf *bytes.Buffer) error { return s.frame(st.ctx, buf, st.renderer(), *o) }
 	if st.render != nil {
 		var buf bytes.Buffer
 		err := render(&buf)
 		return buf.Bytes(), err
 	}
-	return s.rendered.message(o, st.view, render)
+	return s.rendered.message(o, st.view, components.LocaleIndex(st.ctx), render)
 }
 
 // renderer is how this stream shows an order.

@@ -490,20 +490,20 @@ func TestChangeRenderedOncePerView(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if msg, err := m.message(o, viewOrderRow, render); err != nil || string(msg) != "data: x\n\n" {
+			if msg, err := m.message(o, viewOrderRow, 0, render); err != nil || string(msg) != "data: x\n\n" {
 				t.Errorf("message %q, %v", msg, err)
 			}
 		}()
 	}
 	wg.Wait()
-	m.message(o, viewStatusPanel, render)
+	m.message(o, viewStatusPanel, 0, render)
 	if got := renders.Load(); got != 2 {
 		t.Errorf("rendered %d times for 100 streams of one view and 1 of another, want 2", got)
 	}
 	for i := range len(m.recent) {
 		m.add(&store.Order{ID: int64(i + 2)})
 	}
-	if msg, _ := m.message(o, viewOrderRow, render); string(msg) != "data: x\n\n" || renders.Load() != 3 {
+	if msg, _ := m.message(o, viewOrderRow, 0, render); string(msg) != "data: x\n\n" || renders.Load() != 3 {
 		t.Errorf("an evicted change: message %q after %d renders, want it rendered again", msg, renders.Load())
 	}
 }

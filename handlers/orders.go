@@ -11,8 +11,14 @@ import (
 	"storefront/store"
 )
 
-// ordersShown is how many recent orders the orders page and its live stream carry.
-const ordersShown = 100
+// ordersPerPage is how many orders a page of the history (and the first page's live stream)
+// carries, newest first.
+const ordersPerPage = 20
+
+// ordersPerJSONPage is how many a JSON answer carries: as many as the history gave before it was
+// paged, so that a client reading one answer still gets a long history whole; Link headers
+// name the next page.
+const ordersPerJSONPage = 100
 
 // orderJSON is an order as clients asking with `Accept: application/json` read it; its field names are a contract.
 type orderJSON struct {
@@ -56,29 +62,55 @@ func (s *server) handleOrders() http.HandlerFunc {
 		if !ok {
 			return
 		}
-		orders, err := s.Store.OrdersForUser(r.Context(), v.user.ID, ordersShown)
+		page, _ := strconv.Atoi(r.URL.Query().Get("page")) // a missing or bad page is the first
+		per := ordersPerPage
+		if wantsJSON(r) {
+			per = ordersPerJSONPage
+		}
+		list, err := s.Store.OrdersPageForUser(r.Context(), v.user.ID, page, per)
 		if err != nil {
 			s.serverError(w, r, err)
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Add("Vary", "Accept")
+		view := components.OrderList{Page: list.Page, Pages: list.Pages}
+		if list.Page > 1 {
+			view.PrevURL = ordersPageURL(list.Page - 1)
+			w.Header().Add("Link", "<"+view.PrevURL+`>; rel="prev"`)
+		}
+		if list.Page < list.Pages {
+			view.NextURL = ordersPageURL(list.Page + 1)
+			w.Header().Add("Link", "<"+view.NextURL+`>; rel="next"`)
+		}
 		if wantsJSON(r) {
 			out := struct {
 				Orders []orderJSON `json:"orders"`
-			}{Orders: make([]orderJSON, 0, len(orders))}
-			for _, o := range orders {
+			}{Orders: make([]orderJSON, 0, len(list.Orders))}
+			for _, o := range list.Orders {
 				out.Orders = append(out.Orders, orderJSONOf(o))
 			}
 			s.writeJSON(w, r, http.StatusOK, out)
 			return
 		}
-		views := make([]components.Order, len(orders))
-		for i, o := range orders {
-			views[i] = orderView(o)
+		view.Orders = make([]components.Order, len(list.Orders))
+		for i, o := range list.Orders {
+			view.Orders[i] = orderView(o)
 		}
-		s.render(w, r, http.StatusOK, components.OrdersPage(s.page(r.Context(), v, "Orders"), views))
+		title := "Orders"
+		if list.Page > 1 {
+			title = "Orders, page " + strconv.Itoa(list.Page)
+		}
+		s.render(w, r, http.StatusOK, components.OrdersPage(s.page(r.Context(), v, title), view))
 	}
+}
+
+// ordersPageURL is the address of a page of the order history; the first has no parameter.
+func ordersPageURL(page int) string {
+	if page <= 1 {
+		return "/orders"
+	}
+	return "/orders?page=" + strconv.Itoa(page)
 }
 
 func (s *server) handleOrder() http.HandlerFunc {

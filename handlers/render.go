@@ -27,6 +27,7 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, c te
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Add("Vary", "Accept-Language") // prices follow the shopper's language
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }

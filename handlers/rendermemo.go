@@ -19,7 +19,7 @@ type renderMemo struct {
 }
 
 type renderedChange struct {
-	views [streamViews]struct {
+	views [streamViews][localeSlots]struct {
 		once sync.Once
 		msg  []byte
 		err  error
@@ -41,9 +41,14 @@ func (m *renderMemo) add(o *store.Order) {
 	m.byOrder[o] = &renderedChange{}
 }
 
-// message returns the change's message in view, rendering it with render the first time.
-// The bytes are shared: callers only write them out.
-func (m *renderMemo) message(o *store.Order, view streamView, render func(*bytes.Buffer) error) ([]byte, error) {
+// localeSlots bounds how many money locales (components.Locales) the memo keeps a message for:
+// streams in different languages show the same change with prices written differently.
+const localeSlots = 12
+
+// message returns the change's message in view for the locale numbered locale (an index of
+// components.Locales), rendering it with render the first time. The bytes are shared:
+// callers only write them out.
+func (m *renderMemo) message(o *store.Order, view streamView, locale int, render func(*bytes.Buffer) error) ([]byte, error) {
 	m.mu.Lock()
 	rc := m.byOrder[o]
 	m.mu.Unlock()
@@ -52,7 +57,7 @@ func (m *renderMemo) message(o *store.Order, view streamView, render func(*bytes
 		err := render(&buf)
 		return buf.Bytes(), err
 	}
-	v := &rc.views[view]
+	v := &rc.views[view][locale%localeSlots]
 	v.once.Do(func() {
 		var buf bytes.Buffer
 		v.err = render(&buf)

@@ -41,8 +41,10 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /orders/lookup", page(s.handleEmailRequestForm(s.orderLookup())))
 	mux.Handle("POST /orders/lookup", page(s.handleEmailRequest(s.orderLookup())))
 	mux.Handle("GET /guest/orders/{id}", page(s.handleGuestOrder()))
+	mux.Handle("POST /guest/orders/{id}/buy-again", page(s.handleGuestBuyAgain()))
 	mux.Handle("POST /orders/{id}/pay", page(s.handlePayOrder()))
 	mux.Handle("POST /orders/{id}/cancel", page(s.handleCancelOrder()))
+	mux.Handle("POST /orders/{id}/buy-again", page(s.handleBuyAgain()))
 	// The stream reads its visitor itself, on a short-lived goroutine (see handleOrderEvents).
 	mux.Handle("GET /orders/events", s.handleOrderEvents())
 	mux.Handle("GET /stock/events", s.handleStockEvents()) // live "Only N left", for anyone

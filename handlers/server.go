@@ -101,6 +101,7 @@ func newServer(d Deps) (*server, http.Handler) {
 	mux := http.NewServeMux()
 	s.routes(mux)
 	var h http.Handler = s.limitBodies(mux)
+	h = withLocale(h)
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
 	h = cop.Handler(h)

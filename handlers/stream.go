@@ -178,7 +178,7 @@ func (st *liveStream) flush() {
 		if m != nil {
 			msg, err = m()
 		}
-		if err == nil {
+		if err == nil && len(msg) > 0 {
 			err = st.write(msg)
 		}
 		if err != nil {

@@ -27,7 +27,8 @@ func (s *server) cartView(c store.Cart, guest bool) components.Cart {
 
 func orderView(o store.Order) components.Order {
 	view := components.Order{ID: o.ID, Status: string(o.Status), Total: o.AmountTotal, Currency: o.Currency,
-		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt, PaidAt: o.PaidAt, Email: o.CustomerEmail, SessionID: o.CheckoutSessionID}
+		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt, PaidAt: o.PaidAt, Email: o.CustomerEmail, SessionID: o.CheckoutSessionID,
+		PaymentIntent: o.PaymentIntent, Refunded: o.AmountRefunded}
 	if o.Status == store.StatusPending {
 		view.PayBy = o.SessionExpiresAt
 	}

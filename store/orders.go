@@ -265,10 +265,15 @@ func (db *DB) FailCheckout(ctx context.Context, orderID int64) error {
 
 // OrdersForUser lists a user's orders, newest first, with their items; limit ≤ 0 means all.
 func (db *DB) OrdersForUser(ctx context.Context, userID int64, limit int) ([]Order, error) {
+	return db.ordersForUser(ctx, userID, limit, 0)
+}
+
+// ordersForUser is OrdersForUser skipping the newest offset orders.
+func (db *DB) ordersForUser(ctx context.Context, userID int64, limit, offset int) ([]Order, error) {
 	if limit <= 0 {
 		limit = -1
 	}
-	rows, err := db.readStmts.QueryContext(ctx, "SELECT "+orderColumns+" FROM orders WHERE user_id = ? ORDER BY id DESC LIMIT ?", userID, limit)
+	rows, err := db.readStmts.QueryContext(ctx, "SELECT "+orderColumns+" FROM orders WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?", userID, limit, max(offset, 0))
 	if err != nil {
 		return nil, fmt.Errorf("list orders: %w", err)
 	}
