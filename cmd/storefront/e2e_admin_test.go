@@ -119,6 +119,12 @@ func TestAdminEndToEndInChromium(t *testing.T) {
 		t.Errorf("after the sale the product page says %q, want Sold out", got)
 	}
 
+	// The buyer keeps their order's page open: the refund shows there without a reload too.
+	opened := buyer.streamsOpened()
+	buyer.navigate(shop.URL + "/orders/" + orderID)
+	buyer.markPage()
+	buyer.requireStreamSince(opened, "the buyer's order page")
+
 	// The owner refunds part of it from the order page.
 	owner.navigate(shop.URL + "/admin/orders/" + orderID)
 	if text := owner.eval(`document.querySelector('main').innerText`); !strings.Contains(text, sessionID) || !strings.Contains(text, buyerEmail) {
@@ -130,6 +136,9 @@ func TestAdminEndToEndInChromium(t *testing.T) {
 	owner.saveShots("admin-order-refund-requested")
 	orders.waitFor("the console shows $10.00 refunded", e2eLiveTimeout, rowSel+`?.innerText.includes('$10.00 refunded')`)
 	orders.requireSamePage("the live refund")
+	buyer.waitFor("the buyer's order page shows the $10.00 refunded", e2eLiveTimeout,
+		`document.querySelector('main')?.innerText.includes('−$10.00')`)
+	buyer.requireSamePage("the live refund on the buyer's order page")
 	history := orders.evalStrings(`window.__e2eRow`)
 	requested := slices.IndexFunc(history, func(s string) bool { return strings.Contains(s, "Refund of $10.00 requested") })
 	refunded := slices.IndexFunc(history, func(s string) bool { return strings.Contains(s, "$10.00 refunded") })
