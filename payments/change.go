@@ -74,6 +74,10 @@ func changeOf(ev stripe.Event, payload []byte) (store.Change, error) {
 			ch.CustomerEmail = obj.CustomerDetails.Email
 		}
 	}
+	// Memberships first: a subscription checkout's completion is not an order's (membership_change.go).
+	if handled, err := membershipChange(ev, &ch); handled || err != nil {
+		return ch, err
+	}
 	switch ev.Type {
 	case stripe.EventTypeCheckoutSessionCompleted:
 		to := store.StatusProcessing
