@@ -1,0 +1,97 @@
+package handlers
+
+import (
+	"bytes"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"storefront/components"
+	"storefront/store"
+)
+
+// publishMembership sends a committed membership change to its member's account pages.
+func (s *server) publishMembership(m store.Membership) {
+	s.members.Publish(userTopic(m.UserID), &m)
+}
+
+// handleMembershipEvents streams the user's membership panel as Server-Sent Events: the
+// current state first, then each change, with the header's member badge beside it. The
+// account page shows status, plan, renewal date and invoices live this way.
+func (s *server) handleMembershipEvents() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v := s.visitorOf(r)
+		if v.user == nil {
+			refuseStream(w)
+			s.writeJSON(w, r, http.StatusUnauthorized, map[string]string{"error": "log in to follow your membership"})
+			return
+		}
+		slot, full := s.streams.admit(v.user.ID, clientAddr(r))
+		if slot == nil {
+			refuseStream(w)
+			retryAfter(w, streamRetryAfter)
+			s.writeJSON(w, r, http.StatusTooManyRequests, map[string]string{"error": full})
+			return
+		}
+		defer s.streams.release(slot)
+		// Subscribe before reading the current state, so that no change falls between the two.
+		sub := s.members.Subscribe(userTopic(v.user.ID))
+		defer sub.Close()
+		joining := r.URL.Query().Get("joined") != ""
+		m, err := s.Store.MembershipOf(r.Context(), v.user.ID)
+		if err != nil {
+			refuseStream(w)
+			s.serverError(w, r, err)
+			return
+		}
+		rc := http.NewResponseController(w)
+		rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
+		h := w.Header()
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Accel-Buffering", "no")
+		w.WriteHeader(http.StatusOK)
+		send := func(b []byte) error {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+			return rc.Flush()
+		}
+		sendMembership := func(m store.Membership) error {
+			view := membershipView(m)
+			view.Joining = joining
+			var msg, frame bytes.Buffer
+			c := templ.Join(components.MembershipPanel(view), components.MemberBadgeOOB(m.Member()))
+			if err := c.Render(r.Context(), &msg); err != nil {
+				return err
+			}
+			writeEvent(&frame, msg.Bytes())
+			return send(frame.Bytes())
+		}
+		if send([]byte("retry: "+strconv.Itoa(int(reconnectAfter.Milliseconds()))+"\n\n")) != nil || sendMembership(m) != nil {
+			return
+		}
+		heartbeat := time.NewTicker(heartbeatEvery)
+		defer heartbeat.Stop()
+		for {
+			select {
+			case m, ok := <-sub.C:
+				if !ok || sendMembership(*m) != nil {
+					return
+				}
+			case <-heartbeat.C:
+				if send([]byte(": keep-alive\n\n")) != nil {
+					return
+				}
+			case <-r.Context().Done():
+				return
+			case <-s.Done:
+				return
+			case <-slot.ended:
+				return
+			}
+		}
+	}
+}
