@@ -13,14 +13,18 @@ import (
 // MembershipGateway is the payment provider as memberships need it (payments.Gateway).
 type MembershipGateway interface {
 	CreateCustomer(ctx context.Context, req payments.CustomerRequest) (string, error)
+	PlanPrices(ctx context.Context, plans []payments.PlanPrice) (map[string]string, error)
 	CreateSubscriptionCheckout(ctx context.Context, req payments.SubscriptionCheckoutRequest) (payments.CheckoutSession, error)
 	CreatePortalSession(ctx context.Context, customer, returnURL string) (string, error)
 	ExpireCheckoutSession(ctx context.Context, id string) error
 }
 
-// memberships is the provider's membership side: the payment gateway itself when it offers
-// one (payments.Gateway does), so no extra wiring is needed.
+// memberships is the provider's membership side: Deps.Memberships, else the payment gateway
+// itself when it offers one (payments.Gateway does), so no extra wiring is needed.
 func (s *server) memberships() MembershipGateway {
+	if s.Memberships != nil {
+		return s.Memberships
+	}
 	g, _ := s.Payments.(MembershipGateway)
 	return g
 }
@@ -136,9 +140,14 @@ func (s *server) handleMembershipCheckout() http.HandlerFunc {
 			return
 		}
 		s.countCheckout(r)
+		prices, err := s.planPrices(ctx, gw)
+		if err != nil {
+			s.Logger.Error("price membership plans", "error", err, "stripe_request_id", payments.RequestID(err))
+			s.errorPage(w, r, http.StatusBadGateway, "Membership checkout is unavailable", membershipUnavailable)
+			return
+		}
 		cs, err := gw.CreateSubscriptionCheckout(ctx, payments.SubscriptionCheckoutRequest{
-			UserID: v.user.ID, Customer: customer, Plan: plan.Code, PlanName: plan.Name, Interval: plan.Interval,
-			Amount: plan.Amount, Currency: plan.Currency, IdempotencyKey: c.IdempotencyKey(),
+			UserID: v.user.ID, Customer: customer, Plan: plan.Code, Price: prices[plan.Code], IdempotencyKey: c.IdempotencyKey(),
 			SuccessURL: s.BaseURL.JoinPath("/account").String() + "?joined=1",
 			CancelURL:  s.BaseURL.JoinPath("/membership").String(),
 		})
@@ -163,6 +172,20 @@ func (s *server) handleMembershipCheckout() http.HandlerFunc {
 		s.Logger.Info("membership checkout started", "user_id", v.user.ID, "plan", plan.Code, "session_id", cs.ID)
 		s.checkoutStarted(w, r, cs.ID, cs.URL)
 	}
+}
+
+// planPrices prices every plan at the provider (once per process), so that the Billing Portal
+// can offer switching between them.
+func (s *server) planPrices(ctx context.Context, gw MembershipGateway) (map[string]string, error) {
+	plans, err := s.Store.Plans(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pp := make([]payments.PlanPrice, len(plans))
+	for i, p := range plans {
+		pp[i] = payments.PlanPrice{Code: p.Code, Name: p.Name, Interval: p.Interval, Amount: p.Amount, Currency: p.Currency}
+	}
+	return gw.PlanPrices(ctx, pp)
 }
 
 // customerFor returns the user's Stripe Customer, creating it once: the row is reserved first

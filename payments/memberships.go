@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/stripe/stripe-go/v76"
 	portalsession "github.com/stripe/stripe-go/v76/billingportal/session"
 	"github.com/stripe/stripe-go/v76/customer"
+	"github.com/stripe/stripe-go/v76/price"
 )
 
 // CustomerRequest asks for the Stripe Customer of a shop user. The idempotency key comes from
@@ -35,16 +37,77 @@ func (g *Gateway) CreateCustomer(ctx context.Context, req CustomerRequest) (stri
 	return c.ID, nil
 }
 
+// PlanPrice is a membership plan as Stripe prices it: a recurring Price found by its lookup key.
+type PlanPrice struct {
+	Code     string
+	Name     string
+	Interval string
+	Amount   int64
+	Currency string
+}
+
+// lookupKey names the Price of a plan at its current amount: a new amount is a new Price, and
+// subscribers of the old one keep it until they switch.
+func (p PlanPrice) lookupKey() string {
+	return fmt.Sprintf("storefront_%s_%d_%s", p.Code, p.Amount, p.Currency)
+}
+
+// PlanPrices returns the Stripe Price id of each plan (by plan code), creating a Price the first
+// time a plan is priced. With every plan priced, the Billing Portal can offer switching.
+func (g *Gateway) PlanPrices(ctx context.Context, plans []PlanPrice) (map[string]string, error) {
+	out := make(map[string]string, len(plans))
+	for _, plan := range plans {
+		key := plan.lookupKey()
+		if id, ok := g.priceIDs.Load(key); ok {
+			out[plan.Code] = id.(string)
+			continue
+		}
+		id, err := g.findOrCreatePrice(ctx, plan, key)
+		if err != nil {
+			return nil, err
+		}
+		g.priceIDs.Store(key, id)
+		out[plan.Code] = id
+	}
+	return out, nil
+}
+
+func (g *Gateway) findOrCreatePrice(ctx context.Context, plan PlanPrice, key string) (string, error) {
+	lp := &stripe.PriceListParams{LookupKeys: []*string{stripe.String(key)}, Active: stripe.Bool(true)}
+	lp.Context = ctx
+	it := g.prices.List(lp)
+	for it.Next() {
+		if p := it.Price(); p.LookupKey == key && p.Active {
+			return p.ID, nil
+		}
+	}
+	if err := it.Err(); err != nil {
+		return "", fmt.Errorf("find price %s: %w", key, err)
+	}
+	p := &stripe.PriceParams{
+		Currency:    stripe.String(plan.Currency),
+		UnitAmount:  stripe.Int64(plan.Amount),
+		LookupKey:   stripe.String(key),
+		Recurring:   &stripe.PriceRecurringParams{Interval: stripe.String(plan.Interval)},
+		ProductData: &stripe.PriceProductDataParams{Name: stripe.String(plan.Name)},
+	}
+	p.Context = ctx
+	p.SetIdempotencyKey("storefront-price-" + key)
+	p.AddMetadata(metaPlan, plan.Code)
+	created, err := g.prices.New(p)
+	if err != nil {
+		return "", fmt.Errorf("create price %s: %w", key, err)
+	}
+	return created.ID, nil
+}
+
 // SubscriptionCheckoutRequest describes the Checkout Session that starts a membership. The
 // price comes from the shop's plans table, as price_data with a recurring interval.
 type SubscriptionCheckoutRequest struct {
 	UserID         int64
 	Customer       string
 	Plan           string // the plan's code, kept as metadata
-	PlanName       string
-	Interval       string // "month" or "year"
-	Amount         int64
-	Currency       string
+	Price          string // the plan's Stripe Price (PlanPrices)
 	IdempotencyKey string
 	SuccessURL     string
 	CancelURL      string
@@ -59,16 +122,8 @@ func (g *Gateway) CreateSubscriptionCheckout(ctx context.Context, req Subscripti
 		ClientReferenceID: stripe.String(user),
 		SuccessURL:        stripe.String(req.SuccessURL),
 		CancelURL:         stripe.String(req.CancelURL),
-		LineItems: []*stripe.CheckoutSessionLineItemParams{{
-			Quantity: stripe.Int64(1),
-			PriceData: &stripe.CheckoutSessionLineItemPriceDataParams{
-				Currency:    stripe.String(req.Currency),
-				UnitAmount:  stripe.Int64(req.Amount),
-				Recurring:   &stripe.CheckoutSessionLineItemPriceDataRecurringParams{Interval: stripe.String(req.Interval)},
-				ProductData: &stripe.CheckoutSessionLineItemPriceDataProductDataParams{Name: stripe.String(req.PlanName)},
-			},
-		}},
-		SubscriptionData: &stripe.CheckoutSessionSubscriptionDataParams{},
+		LineItems:         []*stripe.CheckoutSessionLineItemParams{{Quantity: stripe.Int64(1), Price: stripe.String(req.Price)}},
+		SubscriptionData:  &stripe.CheckoutSessionSubscriptionDataParams{},
 	}
 	p.Context = ctx
 	p.SetIdempotencyKey(req.IdempotencyKey)
@@ -104,8 +159,11 @@ func (g *Gateway) CreatePortalSession(ctx context.Context, customer, returnURL s
 type membershipClients struct {
 	customers customer.Client
 	portal    portalsession.Client
+	prices    price.Client
+	priceIDs  *sync.Map // lookup key → Price id, found or created once per process
 }
 
 func newMembershipClients(b stripe.Backend, key string) membershipClients {
-	return membershipClients{customers: customer.Client{B: b, Key: key}, portal: portalsession.Client{B: b, Key: key}}
+	return membershipClients{customers: customer.Client{B: b, Key: key}, portal: portalsession.Client{B: b, Key: key},
+		prices: price.Client{B: b, Key: key}, priceIDs: new(sync.Map)}
 }

@@ -17,7 +17,8 @@ import (
 //  2. a later current-period end (a renewal happened since);
 //  3. a later created time of the event (the provider's clock, in seconds);
 //  4. within one second, the status later in the order a period passes through:
-//     incomplete → active → past_due → unpaid.
+//     incomplete → active → past_due → unpaid; with the same status too, the later arrival
+//     (a cancel and a resume in one second cannot be told apart otherwise).
 //
 // Rule 4 can guess wrong when a failed renewal is fixed within the same second as it failed;
 // invoices settle that: a period whose invoice is paid reads as active (effectiveStatus),
@@ -82,8 +83,14 @@ func (db *DB) keepSubscription(ctx context.Context, tx *writeTx, userID int64, c
 		oldCheckoutPaid bool
 		oldUser         sql.NullInt64
 	)
-	err := tx.QueryRowContext(ctx, `SELECT status, current_period_end, version_created, version_rank, plan, checkout_paid, user_id
-		FROM subscriptions WHERE id = ?`, s.ID).Scan(&old.Status, &old.CurrentPeriodEnd, &old.Seen, &oldRank, &oldPlan, &oldCheckoutPaid, &oldUser)
+	var paidThrough sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT status, current_period_end, version_created, plan, checkout_paid, user_id,
+			(SELECT max(period_end) FROM invoices i WHERE i.subscription_id = s.id AND i.status = 'paid')
+		FROM subscriptions s WHERE id = ?`, s.ID).Scan(&old.Status, &old.CurrentPeriodEnd, &old.Seen, &oldPlan, &oldCheckoutPaid, &oldUser, &paidThrough)
+	// The kept snapshot ranks as the member sees it: a past-due period whose invoice is paid
+	// is active, so an active snapshot of the same second (a cancel just after the card was
+	// fixed) is not refused as older.
+	oldRank = effectiveStatus(old.Status, old.CurrentPeriodEnd, paidThrough.Int64, oldCheckoutPaid).rank()
 	now := db.now()
 	var user any
 	if userID != 0 {
@@ -139,7 +146,10 @@ func newerSnapshot(s, old SubscriptionSnapshot, oldRank int) bool {
 	case s.Seen != old.Seen:
 		return s.Seen > old.Seen
 	}
-	return s.Status.rank() > oldRank
+	// Same period, same second, same status (a cancel at period end, a resume, a plan switch):
+	// nothing in the object orders the two, so the later arrival wins, as the provider most
+	// often sends them.
+	return s.Status.rank() >= oldRank
 }
 
 // keepInvoice stores an invoice's outcome: paid is final, and otherwise the later attempt wins.

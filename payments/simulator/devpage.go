@@ -19,6 +19,8 @@ type devView struct {
 	LastError  string
 	Error      string
 	Faults     faultsView
+	// Subscriptions are the billing test clock's rows (portal.go).
+	Subscriptions []devSubscription
 }
 
 // faultsView fills the dev page's fault injection form.
@@ -105,6 +107,9 @@ func (s *Simulator) devView(ctx context.Context) (devView, error) {
 			return v, fmt.Errorf("find pending jobs: %w", err)
 		}
 		v.Rows = append(v.Rows, row)
+	}
+	if v.Subscriptions, err = s.devSubscriptions(ctx); err != nil {
+		return v, err
 	}
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(CASE WHEN attempts > 0 THEN last_error END), '')
 		FROM events WHERE delivered_ms IS NULL AND abandoned_ms IS NULL`).Scan(&v.Pending, &v.LastError); err != nil {

@@ -152,6 +152,7 @@ func (s *Simulator) routes() http.Handler {
 	api.HandleFunc("GET /v1/payment_intents/{id}", s.api(s.apiGetPaymentIntent))
 	api.HandleFunc("GET /v1/events", s.api(s.apiListEvents))
 	api.HandleFunc("GET /v1/events/{id}", s.api(s.apiGetEvent))
+	s.billingRoutes(api) // billing_routes.go
 	api.HandleFunc("/", s.api(s.apiUnknown))
 
 	mux := http.NewServeMux()
@@ -163,6 +164,7 @@ func (s *Simulator) routes() http.Handler {
 	mux.HandleFunc("POST /dev/expire/{id}", s.handleDevExpire)
 	mux.HandleFunc("POST /dev/settle/{id}", s.handleDevSettle)
 	mux.HandleFunc("POST /dev/faults", s.handleDevFaults)
+	s.portalRoutes(mux) // portal.go
 	mux.Handle("GET /static/", staticHandler())
 	// Browsers ask for a favicon on every page; answer it rather than log a 404 each time.
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
