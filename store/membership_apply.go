@@ -64,7 +64,7 @@ func (db *DB) applyMembership(ctx context.Context, tx *writeTx, ch Change) (Even
 		// customer is known to belong to someone.
 		return EventResult{Outcome: OutcomeUnmatched, Reason: "no user has customer " + mc.Customer}, nil
 	}
-	m, err := membershipOf(ctx, tx, userID)
+	m, err := membershipWithInvoices(ctx, tx, userID)
 	if err != nil {
 		return EventResult{}, err
 	}

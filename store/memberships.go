@@ -141,14 +141,16 @@ const planColumns = "code, name, billing_interval, amount, currency, discount_pe
 // MembershipOf returns the user's current subscription (the newest that is not canceled, else
 // the newest), with its invoices; the zero Membership when the user never subscribed.
 func (db *DB) MembershipOf(ctx context.Context, userID int64) (Membership, error) {
-	m, err := membershipOf(ctx, db.readStmts, userID)
-	if err != nil {
-		return Membership{}, err
+	return membershipWithInvoices(ctx, db.readStmts, userID)
+}
+
+// membershipWithInvoices reads the user's current subscription and its invoices.
+func membershipWithInvoices(ctx context.Context, q querier, userID int64) (Membership, error) {
+	m, err := membershipOf(ctx, q, userID)
+	if err != nil || !m.Exists() {
+		return m, err
 	}
-	if !m.Exists() {
-		return m, nil
-	}
-	rows, err := db.readStmts.QueryContext(ctx, `SELECT id, status = 'paid', amount, currency, period_end, created, hosted_url
+	rows, err := q.QueryContext(ctx, `SELECT id, status = 'paid', amount, currency, period_end, created, hosted_url
 		FROM invoices WHERE subscription_id = ? ORDER BY created DESC, period_end DESC LIMIT 24`, m.SubscriptionID)
 	if err != nil {
 		return Membership{}, fmt.Errorf("list invoices: %w", err)
@@ -160,7 +162,7 @@ func (db *DB) MembershipOf(ctx context.Context, userID int64) (Membership, error
 		if err := rows.Scan(&in.ID, &in.Paid, &in.Amount, &in.Currency, &periodEnd, &created, &in.HostedURL); err != nil {
 			return Membership{}, fmt.Errorf("list invoices: %w", err)
 		}
-		in.PeriodEnd, in.Created = time.Unix(periodEnd, 0).UTC(), time.Unix(created, 0).UTC()
+		in.PeriodEnd, in.Created = unixTime(periodEnd), unixTime(created)
 		m.Invoices = append(m.Invoices, in)
 	}
 	return m, rows.Err()

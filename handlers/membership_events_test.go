@@ -1,0 +1,60 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMembershipStream: the account page's stream starts with the membership as it is, then
+// carries each change of the member's own subscription (with the header badge), and nobody
+// else's.
+func TestMembershipStream(t *testing.T) {
+	shop := newTestShop(t)
+	ctx := context.Background()
+	c, other := shop.client(), shop.client()
+	u := c.signup("live@example.com")
+	other.signup("other@example.com")
+	if _, err := shop.db.ReserveCustomer(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := shop.db.SetCustomer(ctx, u.ID, "cus_live"); err != nil {
+		t.Fatal(err)
+	}
+	if res := shop.client().get("/account/events"); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("logged out: status %d, want 401", res.StatusCode)
+	}
+	mine, theirs := c.openOrderStream("/account/events?joined=1"), other.openOrderStream("/account/events")
+	first := mine.nextData(t, 5*time.Second)
+	if !strings.Contains(first.Data, "confirming your payment") || strings.Contains(first.Data, `class="member-badge"`) {
+		t.Errorf("first message, just back from checkout, should say the payment is being confirmed:\n%s", first.Data)
+	}
+	theirs.nextData(t, 5*time.Second)
+
+	end := time.Now().Add(30 * 24 * time.Hour).Unix()
+	shop.sendEvent("evt_live_1", "customer.subscription.updated", map[string]any{"id": "sub_live", "object": "subscription",
+		"status": "active", "customer": "cus_live", "current_period_end": end, "cancel_at_period_end": false,
+		"items": map[string]any{"data": []any{map[string]any{"price": map[string]any{"recurring": map[string]any{"interval": "year"}}}}}})
+	m := mine.nextData(t, 5*time.Second)
+	for _, want := range []string{`data-status="active"`, "Membership, yearly", "Renews on", `id="member-badge" hx-swap-oob="true"`, `class="member-badge"`,
+		time.Unix(end, 0).UTC().Format("2 January 2006")} {
+		if !strings.Contains(m.Data, want) {
+			t.Errorf("the change message lacks %q:\n%s", want, m.Data)
+		}
+	}
+	if m, ok := theirs.quiet(200 * time.Millisecond); ok {
+		t.Errorf("another user's stream got the change:\n%s", m.Data)
+	}
+	shop.sendEvent("evt_live_2", "invoice.payment_failed", map[string]any{"id": "in_live", "object": "invoice", "subscription": "sub_live",
+		"customer": "cus_live", "amount_due": 5000, "currency": "usd", "attempt_count": 1, "billing_reason": "subscription_cycle",
+		"lines": map[string]any{"data": []any{map[string]any{"period": map[string]any{"end": end}}}}})
+	if m := mine.nextData(t, 5*time.Second); !strings.Contains(m.Data, "invoice-failed") || !strings.Contains(m.Data, "$50.00") {
+		t.Errorf("a failed invoice is not listed live:\n%s", m.Data)
+	}
+	if got := fmt.Sprint(accountOf(t, c).Subscription.Plan); got != "yearly" {
+		t.Errorf("account JSON plan %q, want yearly", got)
+	}
+}
