@@ -78,6 +78,7 @@ type Cart struct {
 	// the discount applied to each unit price.
 	Subtotal        int64
 	DiscountPercent int
+	JoinOffer       int // a logged-in non-member: the discount membership would give, to offer it
 	Currency        string
 	Count           int
 	Guest           bool   // not logged in: checkout works, but there will be no order history

@@ -145,10 +145,8 @@ func (s *Simulator) startSubscription(t *txn, sess *session, p payment, now int6
 	if err := s.emitSubscription(t, sub, pr, "customer.subscription.created", nil); err != nil {
 		return err
 	}
-	for _, typ := range []string{"invoice.created", "invoice.finalized"} {
-		if err := s.emitInvoice(t, in, pr, typ); err != nil {
-			return err
-		}
+	if err := s.openInvoice(t, in, pr); err != nil {
+		return err
 	}
 	// The first invoice's payment is the session's payment intent and charge.
 	sess.PMDetails, sess.PaidEmail = cardDetails(p), p.email
@@ -246,21 +244,8 @@ func (s *Simulator) advance(ctx context.Context, id string) (*subscription, erro
 			}
 			return saveSubscription(t, sub)
 		}
-		prev := map[string]any{"current_period_start": sub.PeriodStart, "current_period_end": sub.PeriodEnd, "latest_invoice": sub.LatestInvoice}
-		sub.PeriodStart, sub.PeriodEnd = sub.PeriodEnd, addInterval(sub.PeriodEnd, pr.Interval)
-		in := &invoice{ID: newInvoiceID(), Created: s.now().Unix(), Customer: c.ID, Subscription: sub.ID, Status: invoiceOpen,
-			Amount: pr.UnitAmount, Currency: pr.Currency, PeriodStart: sub.PeriodStart, PeriodEnd: sub.PeriodEnd,
-			BillingReason: "subscription_cycle", Price: pr.ID}
-		sub.LatestInvoice = in.ID
-		if err := s.emitSubscription(t, sub, pr, "customer.subscription.updated", prev); err != nil {
-			return err
-		}
-		for _, typ := range []string{"invoice.created", "invoice.finalized"} {
-			if err := s.emitInvoice(t, in, pr, typ); err != nil {
-				return err
-			}
-		}
-		return s.collect(t, sub, in, pr, c)
+		prev := map[string]any{"latest_invoice": sub.LatestInvoice}
+		return s.startPeriod(t, sub, pr, c, sub.PeriodEnd, "subscription_cycle", prev)
 	})
 	return sub, err
 }
@@ -351,23 +336,37 @@ func (s *Simulator) switchPrice(ctx context.Context, sub *subscription, priceID 
 		if err != nil {
 			return err
 		}
-		now := s.now().Unix()
-		prev["current_period_start"], prev["current_period_end"] = sub.PeriodStart, sub.PeriodEnd
-		sub.PeriodStart, sub.PeriodEnd = now, addInterval(now, next.Interval)
-		in := &invoice{ID: newInvoiceID(), Created: now, Customer: c.ID, Subscription: sub.ID, Status: invoiceOpen,
-			Amount: next.UnitAmount, Currency: next.Currency, PeriodStart: sub.PeriodStart, PeriodEnd: sub.PeriodEnd,
-			BillingReason: "subscription_update", Price: next.ID}
-		sub.LatestInvoice = in.ID
-		if err := s.emitSubscription(t, sub, next, "customer.subscription.updated", prev); err != nil {
+		return s.startPeriod(t, sub, next, c, s.now().Unix(), "subscription_update", prev)
+	})
+}
+
+// startPeriod starts a new billing period of sub at start, priced pr, and bills it: the
+// subscription's update (with prev, its attributes before), the invoice's creation and
+// finalization, then the payment attempt.
+func (s *Simulator) startPeriod(t *txn, sub *subscription, pr *price, c *customer, start int64, reason string, prev map[string]any) error {
+	prev["current_period_start"], prev["current_period_end"] = sub.PeriodStart, sub.PeriodEnd
+	sub.PeriodStart, sub.PeriodEnd = start, addInterval(start, pr.Interval)
+	in := &invoice{ID: newInvoiceID(), Created: s.now().Unix(), Customer: c.ID, Subscription: sub.ID, Status: invoiceOpen,
+		Amount: pr.UnitAmount, Currency: pr.Currency, PeriodStart: sub.PeriodStart, PeriodEnd: sub.PeriodEnd,
+		BillingReason: reason, Price: pr.ID}
+	sub.LatestInvoice = in.ID
+	if err := s.emitSubscription(t, sub, pr, "customer.subscription.updated", prev); err != nil {
+		return err
+	}
+	if err := s.openInvoice(t, in, pr); err != nil {
+		return err
+	}
+	return s.collect(t, sub, in, pr, c)
+}
+
+// openInvoice announces a new invoice: created, then finalized, as Stripe does before charging it.
+func (s *Simulator) openInvoice(t *txn, in *invoice, pr *price) error {
+	for _, typ := range []string{"invoice.created", "invoice.finalized"} {
+		if err := s.emitInvoice(t, in, pr, typ); err != nil {
 			return err
 		}
-		for _, typ := range []string{"invoice.created", "invoice.finalized"} {
-			if err := s.emitInvoice(t, in, next, typ); err != nil {
-				return err
-			}
-		}
-		return s.collect(t, sub, in, next, c)
-	})
+	}
+	return nil
 }
 
 // Subscription and invoice events share one delivery queue per subscription, in the order they happen.

@@ -117,6 +117,12 @@ func (s *Simulator) handlePayPage(w http.ResponseWriter, r *http.Request) {
 	if sess.CustomerEmail != nil {
 		form.Email = *sess.CustomerEmail
 	}
+	if b := sess.Billing; b != nil && b.Customer != "" {
+		// Checkout shows the customer's own email when the session names a customer.
+		if c, err := loadCustomer(r.Context(), s.db, b.Customer); err == nil {
+			form.Email = c.Email
+		}
+	}
 	declined := ""
 	if fa, ok := s.attempts.get(r.URL.Query().Get("attempt"), sess.ID, time.Now()); ok {
 		form, declined = fa.form, fa.declined
