@@ -17,9 +17,26 @@ func (s *server) publishMembership(m store.Membership) {
 	s.members.Publish(userTopic(m.UserID), &m)
 }
 
+// membershipMessage is what a membership change shows on the page watching it: the account
+// page's membership panel, or (view=cart) the cart repriced for the member; and the header badge.
+func (s *server) membershipMessage(r *http.Request, v *visitor, m store.Membership, joining bool) (templ.Component, error) {
+	badge := components.MemberBadgeOOB(m.Member())
+	if r.URL.Query().Get("view") == "cart" {
+		c, err := s.Store.Cart(r.Context(), v.cartRef())
+		if err != nil {
+			return nil, err
+		}
+		return templ.Join(components.CartSection(s.cartView(r.Context(), c, v)), badge), nil
+	}
+	view := membershipView(m)
+	view.Joining = joining
+	return templ.Join(components.MembershipPanel(view), badge), nil
+}
+
 // handleMembershipEvents streams the user's membership panel as Server-Sent Events: the
 // current state first, then each change, with the header's member badge beside it. The
-// account page shows status, plan, renewal date and invoices live this way.
+// account page shows status, plan, renewal date and invoices live this way, and the cart page
+// (view=cart) its member discount.
 func (s *server) handleMembershipEvents() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v := s.visitorOf(r)
@@ -60,10 +77,11 @@ func (s *server) handleMembershipEvents() http.HandlerFunc {
 			return rc.Flush()
 		}
 		sendMembership := func(m store.Membership) error {
-			view := membershipView(m)
-			view.Joining = joining
 			var msg, frame bytes.Buffer
-			c := templ.Join(components.MembershipPanel(view), components.MemberBadgeOOB(m.Member()))
+			c, err := s.membershipMessage(r, v, m, joining)
+			if err != nil {
+				return err
+			}
 			if err := c.Render(r.Context(), &msg); err != nil {
 				return err
 			}

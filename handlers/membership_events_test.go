@@ -54,6 +54,14 @@ func TestMembershipStream(t *testing.T) {
 	if m := mine.nextData(t, 5*time.Second); !strings.Contains(m.Data, "invoice-failed") || !strings.Contains(m.Data, "$50.00") {
 		t.Errorf("a failed invoice is not listed live:\n%s", m.Data)
 	}
+	// The cart page's stream reprices the cart for the member.
+	c.addToCart("canvas-tote", 1)
+	cart := c.openOrderStream("/account/events?view=cart").nextData(t, 5*time.Second)
+	for _, want := range []string{`id="cart"`, "Member discount (10%)", "$21.60", `id="member-badge" hx-swap-oob="true"`} {
+		if !strings.Contains(cart.Data, want) {
+			t.Errorf("the cart stream's message lacks %q:\n%s", want, cart.Data)
+		}
+	}
 	if got := fmt.Sprint(accountOf(t, c).Subscription.Plan); got != "yearly" {
 		t.Errorf("account JSON plan %q, want yearly", got)
 	}

@@ -38,6 +38,10 @@ func TestMembershipEndToEndInChromium(t *testing.T) {
 	if tab.eval(`!!document.querySelector('.cart-discount')`) != "false" {
 		t.Fatalf("a non-member's cart shows a member discount")
 	}
+	// The cart stays open in another tab while the shopper joins.
+	cart := tab.openTab()
+	cart.navigate(shop.URL + "/cart")
+	cart.markPage()
 
 	// Join: the plans page, then the simulator's hosted page in subscription mode.
 	tab.navigate(shop.URL + "/membership")
@@ -61,13 +65,16 @@ func TestMembershipEndToEndInChromium(t *testing.T) {
 	tab.requireSamePage("the live membership update")
 	tab.saveShots("account-active")
 
-	tab.navigate(shop.URL + "/cart")
-	discount := tab.eval(`document.querySelector('.cart-discount')?.textContent.trim()`)
-	total := tab.eval(`document.querySelector('.cart-total strong')?.textContent.trim()`)
+	cart.waitFor("the open cart shows the member discount, without a reload", e2eLiveTimeout,
+		`!!document.querySelector('.cart-discount') && !!document.querySelector('#member-badge .member-badge')`)
+	cart.requireSamePage("the live discount")
+	discount := cart.eval(`document.querySelector('.cart-discount')?.textContent.trim()`)
+	total := cart.eval(`document.querySelector('.cart-total strong')?.textContent.trim()`)
 	if !strings.HasPrefix(discount, "Member discount (10%)") || total == full {
 		t.Errorf("the member's cart shows discount %q and total %q (full price %s)", discount, total, full)
 	}
-	tab.saveShots("cart-member")
+	cart.saveShots("cart-member")
+	cart.close()
 
 	// A card that saves but cannot be charged, through the billing portal.
 	tab.navigate(shop.URL + "/account")
