@@ -218,6 +218,14 @@ func TestMembershipLifecycleThroughSimulator(t *testing.T) {
 	if page := c.get("/account").body; strings.Contains(page, `class="member-badge"`) {
 		t.Errorf("an ended membership still shows the badge")
 	}
+	// Joining again starts a new checkout, not the first one's (paid) session.
+	res = shop.subscribeThroughSimulator(t, c, "member@example.com", "yearly", "4242424242424242")
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("joining again: pay answered %d:\n%s", res.StatusCode, res.body)
+	}
+	if a := waitMembership(t, c, "active"); a.Subscription.Plan != "yearly" {
+		t.Errorf("after joining again the plan is %q, want yearly", a.Subscription.Plan)
+	}
 }
 
 func customerOf(t *testing.T, shop *simShop, userID int64) string {

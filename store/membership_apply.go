@@ -68,6 +68,12 @@ func (db *DB) applyMembership(ctx context.Context, tx *writeTx, ch Change) (Even
 	if err != nil {
 		return EventResult{}, err
 	}
+	if m.Manageable() {
+		// The checkout that started it is done with: joining again later starts afresh.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM membership_checkouts WHERE user_id = ?", userID); err != nil {
+			return EventResult{}, fmt.Errorf("close membership checkout: %w", err)
+		}
+	}
 	return EventResult{Outcome: outcome, Reason: reason, Membership: &m}, nil
 }
 
