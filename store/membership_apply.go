@@ -108,9 +108,9 @@ func (db *DB) keepSubscription(ctx context.Context, tx *writeTx, userID int64, c
 			plan = "monthly"
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO subscriptions (id, user_id, customer_id, plan, status, current_period_end,
-			cancel_at_period_end, checkout_paid, version_created, version_rank, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			s.ID, user, customer, plan, s.Status, s.CurrentPeriodEnd, s.CancelAtPeriodEnd, s.CheckoutPaid, s.Seen, s.Status.rank(), now, now)
+			cancel_at_period_end, checkout_paid, version_created, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			s.ID, user, customer, plan, s.Status, s.CurrentPeriodEnd, s.CancelAtPeriodEnd, s.CheckoutPaid, s.Seen, now, now)
 		if err != nil {
 			return false, "", fmt.Errorf("store subscription %s: %w", s.ID, err)
 		}
@@ -132,8 +132,8 @@ func (db *DB) keepSubscription(ctx context.Context, tx *writeTx, userID int64, c
 		plan = oldPlan
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE subscriptions SET plan = ?, status = ?, current_period_end = ?, cancel_at_period_end = ?,
-		version_created = ?, version_rank = ?, updated_at = ? WHERE id = ?`,
-		plan, s.Status, s.CurrentPeriodEnd, s.CancelAtPeriodEnd, s.Seen, s.Status.rank(), now, s.ID)
+		version_created = ?, updated_at = ? WHERE id = ?`,
+		plan, s.Status, s.CurrentPeriodEnd, s.CancelAtPeriodEnd, s.Seen, now, s.ID)
 	if err != nil {
 		return false, "", fmt.Errorf("update subscription %s: %w", s.ID, err)
 	}

@@ -36,9 +36,9 @@ CREATE TABLE membership_checkouts (
     created_at  TEXT NOT NULL
 );
 
--- A subscription as the newest event about it described it. version_* order the snapshots:
--- (period end, the event's created time, status rank); a snapshot older than the stored one
--- changes nothing. canceled is final.
+-- A subscription as the newest event about it described it. Snapshots are ordered by period
+-- end, then version_created (the event's created time), then status (see
+-- store/membership_apply.go); an older one changes nothing, and canceled is final.
 CREATE TABLE subscriptions (
     id                   TEXT PRIMARY KEY,
     user_id              INTEGER REFERENCES users(id) ON DELETE SET NULL,
@@ -50,7 +50,6 @@ CREATE TABLE subscriptions (
     -- the checkout that started it was paid: its first invoice is, so it is not incomplete
     checkout_paid        INTEGER NOT NULL DEFAULT 0,
     version_created      INTEGER NOT NULL DEFAULT 0,
-    version_rank         INTEGER NOT NULL DEFAULT 0,
     created_at           TEXT NOT NULL,
     updated_at           TEXT NOT NULL
 );
