@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"storefront/store"
 )
 
 // TestMembershipStream: the account page's stream starts with the membership as it is, then
@@ -64,5 +66,48 @@ func TestMembershipStream(t *testing.T) {
 	}
 	if got := fmt.Sprint(accountOf(t, c).Subscription.Plan); got != "yearly" {
 		t.Errorf("account JSON plan %q, want yearly", got)
+	}
+}
+
+// TestMemberPaysLessEverywhere: a member's Checkout line items, PaymentIntent amount and the
+// webhook's amount check all use the discounted prices; a confirmation of the full price does
+// not pay the order.
+func TestMemberPaysLessEverywhere(t *testing.T) {
+	intents := &fakeIntents{}
+	shop := newTestShop(t, withElements(intents))
+	ctx := context.Background()
+	c := shop.client()
+	u := c.signup("saver@example.com")
+	shop.db.ReserveCustomer(ctx, u.ID)
+	if err := shop.db.SetCustomer(ctx, u.ID, "cus_saver"); err != nil {
+		t.Fatal(err)
+	}
+	shop.sendEvent("evt_saver", "customer.subscription.created", map[string]any{"id": "sub_saver", "object": "subscription",
+		"status": "active", "customer": "cus_saver", "current_period_end": time.Now().Add(720 * time.Hour).Unix()})
+	mug := c.addToCart("stoneware-mug", 3) // 18.00 each: 16.20 for a member
+	want := 3 * store.Discounted(mug.Price, 10)
+
+	o := c.checkout()
+	calls := shop.fake.calls()
+	if len(calls) != 1 || calls[0].Items[0].UnitAmount != store.Discounted(mug.Price, 10) || o.AmountTotal != want {
+		t.Fatalf("checkout sent %+v for order total %d, want unit %d and total %d", calls, o.AmountTotal, store.Discounted(mug.Price, 10), want)
+	}
+	// A confirmation of the undiscounted total does not match the order.
+	full := sessionObject(o, "paid")
+	full["amount_total"] = 3 * mug.Price
+	shop.sendEvent("evt_saver_full", "checkout.session.completed", full)
+	if got := shop.order(o.ID).Status; got != store.StatusNeedsReview {
+		t.Errorf("an order confirmed at full price is %s, want needs_review", got)
+	}
+
+	// The cart still holds the three mugs (an order in review does not empty it): pay on the page.
+	res := c.post("/create-payment-intent/", nil, "Accept", "application/json")
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("create payment intent: %d %s", res.StatusCode, res.body)
+	}
+	intents.mu.Lock()
+	defer intents.mu.Unlock()
+	if len(intents.created) != 1 || intents.created[0].Amount != want {
+		t.Errorf("PaymentIntents created %+v, want one for %d", intents.created, want)
 	}
 }
