@@ -136,6 +136,15 @@ func (s *server) handleDeleteAccount() http.HandlerFunc {
 			s.renderAccount(w, r, v, http.StatusUnprocessableEntity, components.AccountForm{DeleteError: "That is not your password, so nothing was deleted."})
 			return
 		}
+		// A running membership would go on charging the card of an account that is gone.
+		if m, err := s.Store.MembershipOf(r.Context(), v.user.ID); err != nil {
+			s.serverError(w, r, err)
+			return
+		} else if m.Manageable() {
+			s.renderAccount(w, r, v, http.StatusConflict, components.AccountForm{DeleteError: "Your membership is still running, so nothing was deleted. " +
+				"Cancel it with Manage membership; once it has ended you can delete your account."})
+			return
+		}
 		id := v.user.ID
 		if err := s.Store.DeleteUser(r.Context(), id); err != nil {
 			s.serverError(w, r, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -109,5 +110,32 @@ func TestMemberPaysLessEverywhere(t *testing.T) {
 	defer intents.mu.Unlock()
 	if len(intents.created) != 1 || intents.created[0].Amount != want {
 		t.Errorf("PaymentIntents created %+v, want one for %d", intents.created, want)
+	}
+}
+
+// TestDeleteAccountWhileMember: an account with a running membership is not deleted (its card
+// would go on being charged); once the membership has ended, it is.
+func TestDeleteAccountWhileMember(t *testing.T) {
+	shop := newTestShop(t)
+	ctx := context.Background()
+	c := shop.client()
+	u := c.signup("leaver@example.com")
+	shop.db.ReserveCustomer(ctx, u.ID)
+	if err := shop.db.SetCustomer(ctx, u.ID, "cus_leaver"); err != nil {
+		t.Fatal(err)
+	}
+	sub := map[string]any{"id": "sub_leaver", "object": "subscription", "status": "active", "customer": "cus_leaver",
+		"current_period_end": time.Now().Add(720 * time.Hour).Unix()}
+	shop.sendEvent("evt_leaver_1", "customer.subscription.created", sub)
+	res := c.post("/account/delete", url.Values{"password": {"correct horse"}})
+	if res.StatusCode != http.StatusConflict || !strings.Contains(res.body, "membership is still running") {
+		t.Fatalf("delete while a member: status %d, want 409 saying why:\n%s", res.StatusCode, res.body)
+	}
+	if _, err := shop.db.UserByID(ctx, u.ID); err != nil {
+		t.Fatalf("the member's account is gone: %v", err)
+	}
+	shop.sendEvent("evt_leaver_2", "customer.subscription.deleted", sub)
+	if res := c.post("/account/delete", url.Values{"password": {"correct horse"}}); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("delete after the membership ended: status %d, want 303", res.StatusCode)
 	}
 }
