@@ -44,6 +44,20 @@ func (s *server) memberDiscount(ctx context.Context, v *visitor) int {
 	return s.discountOf(ctx, v.user.ID)
 }
 
+// bestPlanDiscount is the largest discount a plan gives, to offer non-members in the cart.
+func (s *server) bestPlanDiscount(ctx context.Context) int {
+	plans, err := s.Store.Plans(ctx)
+	if err != nil {
+		s.Logger.Error("list plans", "error", err)
+		return 0
+	}
+	best := 0
+	for _, p := range plans {
+		best = max(best, p.DiscountPercent)
+	}
+	return best
+}
+
 func (s *server) discountOf(ctx context.Context, userID int64) int {
 	percent, err := s.Store.MemberDiscount(ctx, userID)
 	if err != nil {

@@ -24,7 +24,7 @@ func (s *server) cartView(ctx context.Context, c store.Cart, v *visitor) compone
 	if percent := s.memberDiscount(ctx, v); percent > 0 {
 		view.Subtotal, view.DiscountPercent, view.Total = view.Total, percent, c.DiscountedTotal(percent)
 	} else if v.user != nil {
-		view.JoinOffer = store.MembershipDiscount
+		view.JoinOffer = s.bestPlanDiscount(ctx)
 	}
 	for _, l := range c.Lines {
 		view.Lines = append(view.Lines, components.CartLine{Product: productView(l.Product), Quantity: l.Quantity})

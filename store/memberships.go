@@ -93,9 +93,6 @@ type Invoice struct {
 	HostedURL string
 }
 
-// MembershipDiscount is the discount every order of a member gets, in percent.
-const MembershipDiscount = 10
-
 // Discounted is a unit price after a discount of percent, rounded to the nearest minor unit.
 func Discounted(price int64, percent int) int64 {
 	if percent <= 0 {
@@ -382,4 +379,35 @@ func (c Cart) DiscountedTotal(percent int) int64 {
 		t += Discounted(l.Product.Price, percent) * int64(l.Quantity)
 	}
 	return t
+}
+
+// UpdatePlan changes a plan's name, price and member discount, recording who did it. A new
+// price applies to new subscribers (the provider prices each amount separately); running
+// subscriptions keep theirs. Bad values give an *InvalidError and change nothing.
+func (db *DB) UpdatePlan(ctx context.Context, who Actor, code, name string, amount int64, discount int) (Plan, error) {
+	switch {
+	case name == "" || len(name) > 80:
+		return Plan{}, invalid("Give the plan a name of at most 80 characters.")
+	case amount < 50:
+		return Plan{}, invalid("A plan costs at least 0.50: the payment provider charges nothing smaller.")
+	case amount > 99_999_999:
+		return Plan{}, invalid("That price is too large.")
+	case discount < 0 || discount > 90:
+		return Plan{}, invalid("The member discount is a whole percentage from 0 to 90.")
+	}
+	err := db.inTx(ctx, func(tx *writeTx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE plans SET name = ?, amount = ?, discount_percent = ? WHERE code = ?", name, amount, discount, code)
+		if err != nil {
+			return fmt.Errorf("update plan: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return db.recordAudit(ctx, tx, who, "plan.update", "plan "+code,
+			fmt.Sprintf("%s, %d minor units, %d%% off", name, amount, discount))
+	})
+	if err != nil {
+		return Plan{}, err
+	}
+	return db.PlanByCode(ctx, code)
 }
