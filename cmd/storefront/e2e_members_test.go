@@ -13,10 +13,10 @@ import (
 // renewal the card cannot pay, and a new card in the billing portal makes it active again.
 func TestMembershipEndToEndInChromium(t *testing.T) {
 	requireChromium(t)
-	shop := startShop(t, nil)
+	email := "member-e2e@example.com"
+	shop := startShop(t, map[string]string{"ADMIN_EMAIL": email})
 	browser := startE2EBrowser(t)
 	tab := browser.newShopper(t, shop)
-	email := "member-e2e@example.com"
 	tab.signup(email)
 
 	// Something in the cart at full price first.
@@ -101,6 +101,13 @@ func TestMembershipEndToEndInChromium(t *testing.T) {
 	tab.waitFor("the card is saved", 10*time.Second, `document.querySelector('.notice')?.textContent.includes('card is updated')`)
 	account.waitFor("active again, live", e2eLiveTimeout, `document.querySelector('.membership-status')?.dataset.status === 'active' && !!document.querySelector('#member-badge .member-badge')`)
 	account.requireSamePage("the live recovery")
+
+	// The operator edits the plans in the console.
+	tab.navigate(shop.URL + "/admin/plans")
+	tab.typeInto("#price-yearly", "45.00")
+	tab.click("#plan-yearly button[type=submit]")
+	tab.waitFor("the yearly plan saved", 10*time.Second, `document.querySelector('#plan-yearly .form-status')?.textContent.trim() === 'Saved.' && document.querySelector('#price-yearly').value === '45.00'`)
+	tab.saveShots("admin-plans")
 }
 
 // payWithCard fills in a card form (the hosted page or the portal) and submits it with button.
