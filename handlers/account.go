@@ -104,6 +104,7 @@ func (s *server) handleChangePassword() http.HandlerFunc {
 			return
 		}
 		s.streams.endUser(u.ID) // pages open elsewhere stop following the account
+		s.members.end(u.ID)
 		if err := s.startSession(w, r, v, u); err != nil {
 			s.serverError(w, r, err)
 			return
@@ -151,6 +152,7 @@ func (s *server) handleDeleteAccount() http.HandlerFunc {
 			return
 		}
 		s.streams.endUser(id)
+		s.members.end(id)
 		v.session.Values = map[any]any{}
 		v.session.Options.MaxAge = -1
 		v.user = nil

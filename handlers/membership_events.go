@@ -14,7 +14,7 @@ import (
 
 // publishMembership sends a committed membership change to its member's account pages.
 func (s *server) publishMembership(m store.Membership) {
-	s.members.Publish(userTopic(m.UserID), &m)
+	s.members.publish(&m)
 }
 
 // membershipMessage is what a membership change shows on the page watching it: the account
@@ -54,8 +54,8 @@ func (s *server) handleMembershipEvents() http.HandlerFunc {
 		}
 		defer s.streams.release(slot)
 		// Subscribe before reading the current state, so that no change falls between the two.
-		sub := s.members.Subscribe(userTopic(v.user.ID))
-		defer sub.Close()
+		changes, unsubscribe := s.members.subscribe(v.user.ID)
+		defer unsubscribe()
 		joining := r.URL.Query().Get("joined") != ""
 		m, err := s.Store.MembershipOf(r.Context(), v.user.ID)
 		if err != nil {
@@ -88,14 +88,19 @@ func (s *server) handleMembershipEvents() http.HandlerFunc {
 			writeEvent(&frame, msg.Bytes())
 			return send(frame.Bytes())
 		}
-		if send([]byte("retry: "+strconv.Itoa(int(reconnectAfter.Milliseconds()))+"\n\n")) != nil || sendMembership(m) != nil {
+		if send([]byte("retry: "+strconv.Itoa(int(reconnectAfter.Milliseconds()))+"\n\n")) != nil {
+			return
+		}
+		// The cart page was rendered with the current prices a moment ago: re-rendering it now
+		// would only replace what the shopper is about to click. It hears of changes only.
+		if r.URL.Query().Get("view") != "cart" && sendMembership(m) != nil {
 			return
 		}
 		heartbeat := time.NewTicker(heartbeatEvery)
 		defer heartbeat.Stop()
 		for {
 			select {
-			case m, ok := <-sub.C:
+			case m, ok := <-changes:
 				if !ok || sendMembership(*m) != nil {
 					return
 				}
@@ -106,8 +111,6 @@ func (s *server) handleMembershipEvents() http.HandlerFunc {
 			case <-r.Context().Done():
 				return
 			case <-s.Done:
-				return
-			case <-slot.ended:
 				return
 			}
 		}

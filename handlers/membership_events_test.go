@@ -57,16 +57,34 @@ func TestMembershipStream(t *testing.T) {
 	if m := mine.nextData(t, 5*time.Second); !strings.Contains(m.Data, "invoice-failed") || !strings.Contains(m.Data, "$50.00") {
 		t.Errorf("a failed invoice is not listed live:\n%s", m.Data)
 	}
-	// The cart page's stream reprices the cart for the member.
+	// The cart page's stream sends nothing at first (the page is current), then reprices the
+	// cart for the member when the membership changes.
 	c.addToCart("canvas-tote", 1)
-	cart := c.openOrderStream("/account/events?view=cart").nextData(t, 5*time.Second)
+	cartStream := c.openOrderStream("/account/events?view=cart")
+	if m, ok := cartStream.quiet(200 * time.Millisecond); ok {
+		t.Errorf("the cart stream sent the cart again at once:\n%s", m.Data)
+	}
+	shop.sendEvent("evt_live_3", "invoice.paid", map[string]any{"id": "in_live", "object": "invoice", "subscription": "sub_live",
+		"customer": "cus_live", "amount_paid": 5000, "currency": "usd", "attempt_count": 2, "billing_reason": "subscription_cycle",
+		"lines": map[string]any{"data": []any{map[string]any{"period": map[string]any{"end": end}}}}})
+	cart := cartStream.nextData(t, 5*time.Second)
 	for _, want := range []string{`id="cart"`, "Member discount (10%)", "$21.60", `id="member-badge" hx-swap-oob="true"`} {
 		if !strings.Contains(cart.Data, want) {
 			t.Errorf("the cart stream's message lacks %q:\n%s", want, cart.Data)
 		}
 	}
+	mine.nextData(t, 5*time.Second) // the account page heard of the paid invoice too
+
 	if got := fmt.Sprint(accountOf(t, c).Subscription.Plan); got != "yearly" {
 		t.Errorf("account JSON plan %q, want yearly", got)
+	}
+
+	// Logging out ends the account's membership streams.
+	c.post("/logout", nil)
+	for _, st := range []*sseTestStream{mine, cartStream} {
+		if err := st.waitEnd(5 * time.Second); err != nil {
+			t.Errorf("after logout: %v", err)
+		}
 	}
 }
 

@@ -78,8 +78,8 @@ type server struct {
 	rendered renderMemo
 	// apiVersions remembers the Stripe API versions seen on webhooks, to log each once.
 	apiVersions sync.Map
-	// members carries committed membership changes to the account pages (membership_events.go).
-	members *live.Broker[*store.Membership]
+	// members carries committed membership changes to the account pages (membership_hub.go).
+	members memberHub
 }
 
 // NewServer returns the shop's HTTP handler with its middleware.
@@ -98,8 +98,7 @@ func newServer(d Deps) (*server, http.Handler) {
 	if d.Done == nil {
 		d.Done = make(chan struct{})
 	}
-	s := &server{Deps: d, limiter: newLimiter(), streams: newOpenStreams(d.MaxStreams), hasher: newHasher(),
-		members: live.NewBroker[*store.Membership](streamBuffer)}
+	s := &server{Deps: d, limiter: newLimiter(), streams: newOpenStreams(d.MaxStreams), hasher: newHasher()}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	var h http.Handler = s.limitBodies(mux)

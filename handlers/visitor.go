@@ -117,6 +117,7 @@ func (s *server) endSession(w http.ResponseWriter, r *http.Request, v *visitor) 
 			return err
 		}
 		s.streams.endUser(v.user.ID) // its live pages stop following the account too
+		s.members.end(v.user.ID)
 	}
 	v.session.Values = map[any]any{}
 	v.session.Options.MaxAge = -1

@@ -75,7 +75,7 @@ func changeOf(ev stripe.Event, payload []byte) (store.Change, error) {
 		}
 	}
 	// Memberships first: a subscription checkout's completion is not an order's (membership_change.go).
-	if handled, err := membershipChange(ev, &ch); handled || err != nil {
+	if handled, err := membershipChange(ev.Type, ev.Created, payload, &ch); handled || err != nil {
 		return ch, err
 	}
 	switch ev.Type {

@@ -76,22 +76,29 @@ var subscriptionStatuses = map[string]store.SubscriptionStatus{
 	"unpaid": store.SubUnpaid, "paused": store.SubUnpaid,
 }
 
-// membershipChange reads a subscription, invoice or subscription checkout event; handled is
-// false for an event that is not about a membership (an order's checkout, say).
-func membershipChange(ev stripe.Event, ch *store.Change) (handled bool, err error) {
-	switch ev.Type {
+// membershipChange reads a subscription, invoice or subscription checkout event (typ, created
+// and the whole event as payload); handled is false for an event that is not about a membership
+// (an order's checkout, say). It decodes the payload itself, through the fields it reads, so
+// that it depends on nothing else of how changeOf decodes events.
+func membershipChange(typ stripe.EventType, created int64, payload []byte, ch *store.Change) (handled bool, err error) {
+	switch typ {
 	case stripe.EventTypeCustomerSubscriptionCreated, stripe.EventTypeCustomerSubscriptionUpdated,
 		stripe.EventTypeCustomerSubscriptionDeleted, stripe.EventTypeInvoicePaid, stripe.EventTypeInvoicePaymentFailed,
 		stripe.EventTypeCheckoutSessionCompleted:
 	default:
 		return false, nil
 	}
-	var obj subscriptionObject
-	if err := json.Unmarshal(ev.Data.Raw, &obj); err != nil {
+	var ev struct {
+		Data struct {
+			Object subscriptionObject `json:"object"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(payload, &ev); err != nil {
 		return false, fmt.Errorf("decode event data.object: %w", err)
 	}
+	obj := ev.Data.Object
 	mc := &store.MembershipChange{Customer: idOf(obj.Customer), UserRef: obj.Metadata[metaUserID]}
-	switch ev.Type {
+	switch typ {
 	case stripe.EventTypeCheckoutSessionCompleted:
 		if obj.Mode != string(stripe.CheckoutSessionModeSubscription) {
 			return false, nil // an order's checkout: change.go reads it
@@ -103,7 +110,7 @@ func membershipChange(ev stripe.Event, ch *store.Change) (handled bool, err erro
 		}
 		paid := obj.PaymentStatus == "paid"
 		mc.Subscription = &store.SubscriptionSnapshot{ID: subID, Plan: obj.Metadata[metaPlan], Status: store.SubIncomplete,
-			Seen: ev.Created, CheckoutPaid: paid}
+			Seen: created, CheckoutPaid: paid}
 	case stripe.EventTypeInvoicePaid, stripe.EventTypeInvoicePaymentFailed:
 		subID := idOf(obj.Subscription)
 		if subID == "" {
@@ -114,20 +121,20 @@ func membershipChange(ev stripe.Event, ch *store.Change) (handled bool, err erro
 			// An invoice's own period_end is when it was drawn up; its line says what it pays for.
 			periodEnd = obj.Lines.Data[0].Period.End
 		}
-		paid := ev.Type == stripe.EventTypeInvoicePaid
+		paid := typ == stripe.EventTypeInvoicePaid
 		amount := obj.AmountDue
 		if paid {
 			amount = obj.AmountPaid
 		}
 		mc.Invoice = &store.InvoiceSnapshot{ID: obj.ID, SubscriptionID: subID, Paid: paid, Amount: amount,
 			Currency: obj.Currency, PeriodEnd: periodEnd, AttemptCount: obj.AttemptCount, HostedURL: obj.HostedInvoiceURL,
-			Created: obj.Created, Seen: ev.Created, Renewal: obj.BillingReason == "subscription_cycle"}
+			Created: obj.Created, Seen: created, Renewal: obj.BillingReason == "subscription_cycle"}
 	default:
 		status, ok := subscriptionStatuses[obj.Status]
 		if !ok {
 			return true, fmt.Errorf("subscription %s has unknown status %q", obj.ID, obj.Status)
 		}
-		if ev.Type == stripe.EventTypeCustomerSubscriptionDeleted {
+		if typ == stripe.EventTypeCustomerSubscriptionDeleted {
 			status = store.SubCanceled
 		}
 		plan := ""
@@ -135,7 +142,7 @@ func membershipChange(ev stripe.Event, ch *store.Change) (handled bool, err erro
 			plan = planOfInterval[items[0].Price.Recurring.Interval]
 		}
 		mc.Subscription = &store.SubscriptionSnapshot{ID: obj.ID, Plan: plan, Status: status,
-			CurrentPeriodEnd: obj.CurrentPeriodEnd, CancelAtPeriodEnd: obj.CancelAtPeriodEnd, Seen: ev.Created}
+			CurrentPeriodEnd: obj.CurrentPeriodEnd, CancelAtPeriodEnd: obj.CancelAtPeriodEnd, Seen: created}
 	}
 	ch.Effect, ch.Membership = store.EffectMembership, mc
 	return true, nil

@@ -62,7 +62,16 @@ func e2eChromiumFlags(userDataDir string, output io.Writer) []chromedp.ExecAlloc
 // TestEndToEndInChromium buys through the whole program (run, with the checkout simulator) in
 // headless Chromium, as a shopper would: clicks, htmx swaps and the live SSE status.
 func TestEndToEndInChromium(t *testing.T) {
-	requireChromium(t)
+	if _, err := os.Stat(chromiumPath); err != nil {
+		msg := fmt.Sprintf("!!! END-TO-END TEST NOT RUN: %s is missing (%v). Install it with `apt-get install chromium`.", chromiumPath, err)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	if testing.Short() {
+		t.Skip("end-to-end test skipped in -short mode")
+	}
 	// Bank transfers settle only when the test says so (the simulator's Settle now), so that the
 	// processing state is seen however slow the machine is.
 	shop := startShop(t, map[string]string{"SIMULATOR_ASYNC_DELAY": "1h"})
@@ -260,22 +269,6 @@ func TestEndToEndInChromium(t *testing.T) {
 			t.Errorf("nav badge after cancelling %q, want 2", got)
 		}
 	})
-}
-
-// requireChromium skips an end-to-end test, loudly, when Chromium is missing (and fails it
-// under CI=true, where it must run), and in -short mode.
-func requireChromium(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		msg := fmt.Sprintf("!!! END-TO-END TEST NOT RUN: %s is missing (%v). Install it with `apt-get install chromium`.", chromiumPath, err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	if testing.Short() {
-		t.Skip("end-to-end test skipped in -short mode")
-	}
 }
 
 // e2eBrowser is one headless Chromium shared by the subtests; each shopper gets its own
