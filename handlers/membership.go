@@ -19,12 +19,9 @@ type MembershipGateway interface {
 	ExpireCheckoutSession(ctx context.Context, id string) error
 }
 
-// memberships is the provider's membership side: Deps.Memberships, else the payment gateway
-// itself when it offers one (payments.Gateway does), so no extra wiring is needed.
+// memberships is the provider's membership side: the payment gateway itself, when it offers
+// one (payments.Gateway does), so no extra wiring is needed; nil when it does not.
 func (s *server) memberships() MembershipGateway {
-	if s.Memberships != nil {
-		return s.Memberships
-	}
 	g, _ := s.Payments.(MembershipGateway)
 	return g
 }

@@ -61,8 +61,6 @@ type Deps struct {
 	StripeJS   string
 	GuestLinks *GuestLinks // signs guests' order links; nil: a random key for this process
 	MailQueued func()      // called after a request queues mail, to send it now; may be nil
-	// Memberships starts subscriptions and opens the Billing Portal; nil: Payments, when it can.
-	Memberships MembershipGateway
 	// AdminEmail, in simulator mode only, names the account that becomes an admin when it
 	// first opens the console (see isAdmin).
 	AdminEmail string

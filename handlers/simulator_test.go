@@ -206,7 +206,7 @@ func newSimulatedShop(t *testing.T, failFirst int, faults ...string) *simShop {
 		APIBase: sim.URL(), CheckoutOrigin: sim.URL()})
 	swap := &swappableCheckout{}
 	swap.set(gw)
-	shop := newTestShop(t, withCheckout(swap), func(d *Deps) { d.Memberships = gw })
+	shop := newTestShop(t, withCheckout(swap))
 	proxy.target = shop.srv.URL + "/webhook/" // before Run: nothing is delivered until then
 
 	ctx, cancel := context.WithCancel(context.Background())

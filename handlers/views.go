@@ -22,7 +22,7 @@ func (s *server) cartView(ctx context.Context, c store.Cart, v *visitor) compone
 	view := components.Cart{Total: c.Total(), Currency: c.Currency(), Count: c.Count(), Guest: v.user == nil,
 		PayOnPage: s.elementsEnabled(), NoCheckout: s.elementsEnabled() && s.PaymentUI == UIElements}
 	if percent := s.memberDiscount(ctx, v); percent > 0 {
-		view.Subtotal, view.DiscountPercent, view.Total = view.Total, percent, c.DiscountedTotal(percent)
+		view.Subtotal, view.DiscountPercent, view.Total = view.Total, percent, c.Discounted(percent).Total()
 	} else if v.user != nil {
 		view.JoinOffer = s.bestPlanDiscount(ctx)
 	}

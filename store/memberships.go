@@ -371,14 +371,19 @@ func userForCustomer(ctx context.Context, tx *writeTx, mc *MembershipChange) (in
 	return userID, err
 }
 
-// DiscountedTotal is what the cart costs with percent off every unit price (each rounded, as
-// the order's lines are).
-func (c Cart) DiscountedTotal(percent int) int64 {
-	var t int64
-	for _, l := range c.Lines {
-		t += Discounted(l.Product.Price, percent) * int64(l.Quantity)
+// Discounted is the cart with percent off every unit price (each rounded to the minor unit):
+// what a member's order is made from.
+func (c Cart) Discounted(percent int) Cart {
+	if percent <= 0 {
+		return c
 	}
-	return t
+	lines := make([]CartLine, len(c.Lines))
+	for i, l := range c.Lines {
+		l.Product.Price = Discounted(l.Product.Price, percent)
+		lines[i] = l
+	}
+	c.Lines = lines
+	return c
 }
 
 // UpdatePlan changes a plan's name, price and member discount, recording who did it. A new

@@ -155,12 +155,14 @@ func (db *DB) PrepareOrderOfKind(ctx context.Context, ref CartRef, kind Kind) (o
 		if len(cart.Lines) == 0 {
 			return ErrEmptyCart
 		}
-		// A member pays discounted prices (memberships.go); the order keeps what they pay.
+		// A member pays discounted prices (memberships.go): the order's total, its lines and the
+		// cart's fingerprint all see the cart at those prices.
 		discount, err := memberDiscount(ctx, tx, ref.UserID)
 		if err != nil {
 			return err
 		}
-		fp := fingerprint(ref, cart, discount)
+		cart = cart.Discounted(discount)
+		fp := fingerprint(ref, cart)
 		now := db.Now()
 		// A session must stay open a while longer for the shopper to use it; else start afresh.
 		openUntil := formatTime(now.Add(5 * time.Minute))
@@ -186,7 +188,7 @@ func (db *DB) PrepareOrderOfKind(ctx context.Context, ref CartRef, kind Kind) (o
 			}
 			return setStockState(ctx, tx, &o, StockHeld)
 		}
-		o = Order{UserID: ref.UserID, CartID: cart.ID, Status: StatusPending, AmountTotal: cart.DiscountedTotal(discount),
+		o = Order{UserID: ref.UserID, CartID: cart.ID, Status: StatusPending, AmountTotal: cart.Total(),
 			Currency: cart.Currency(), CreatedAt: now, UpdatedAt: now, Kind: kind, StockState: StockHeld}
 		var userID any
 		if ref.UserID != 0 {
@@ -202,7 +204,7 @@ func (db *DB) PrepareOrderOfKind(ctx context.Context, ref CartRef, kind Kind) (o
 			return err
 		}
 		for _, l := range cart.Lines {
-			item := OrderItem{ProductID: l.Product.ID, Name: l.Product.Name, UnitAmount: Discounted(l.Product.Price, discount), Quantity: l.Quantity}
+			item := OrderItem{ProductID: l.Product.ID, Name: l.Product.Name, UnitAmount: l.Product.Price, Quantity: l.Quantity}
 			_, err := tx.ExecContext(ctx, "INSERT INTO order_items (order_id, product_id, name, unit_amount, quantity) VALUES (?, ?, ?, ?, ?)",
 				o.ID, item.ProductID, item.Name, item.UnitAmount, item.Quantity)
 			if err != nil {
@@ -215,13 +217,10 @@ func (db *DB) PrepareOrderOfKind(ctx context.Context, ref CartRef, kind Kind) (o
 	return o, reused, err
 }
 
-// fingerprint identifies the cart's exact contents and prices, who is buying, and their discount.
-func fingerprint(ref CartRef, c Cart, discount int) string {
+// fingerprint identifies the cart's exact contents and prices, and who is buying.
+func fingerprint(ref CartRef, c Cart) string {
 	var b strings.Builder
 	b.WriteString(strconv.FormatInt(ref.UserID, 10))
-	if discount > 0 {
-		fmt.Fprintf(&b, "-%d%%", discount)
-	}
 	for _, l := range c.Lines {
 		fmt.Fprintf(&b, "|%d:%d:%d:%s", l.Product.ID, l.Quantity, l.Product.Price, l.Product.Currency)
 	}

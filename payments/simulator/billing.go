@@ -23,6 +23,19 @@ func newSubscriptionID() string { return newID("sub_", 24) }
 func newInvoiceID() string      { return newID("in_", 24) }
 func newPortalID() string       { return newID("bps_", 24) }
 
+// cardFailsCharges is Stripe's test card that can be saved to a customer (the billing portal
+// accepts it) while every charge on it fails: a renewal on it goes past due.
+const cardFailsCharges = "4000000000000341"
+
+func init() {
+	testCards = append(testCards, testCard{number: cardFailsCharges, brand: "visa", declineCode: "card_declined",
+		message: "Your card was declined.", label: "Saves as a membership's card, but every charge fails (renewals fail)"})
+}
+
+// attaches reports whether a card can be saved to a customer: one that pays, or the one whose
+// charges fail only later.
+func attaches(card testCard) bool { return card.declineCode == "" || card.number == cardFailsCharges }
+
 // errNothingToBill means the subscription has no renewal or retry to run now.
 var errNothingToBill = errors.New("nothing to bill")
 

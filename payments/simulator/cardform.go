@@ -14,9 +14,6 @@ type testCard struct {
 	declineCode string // "" for a card that pays
 	message     string // what the customer is told when it is declined
 	label       string // what the hosted page says it does
-	// attaches: the card can be saved to a customer even though charging it fails, like
-	// Stripe's 4000 0000 0000 0341 (the billing portal accepts it; renewals on it fail).
-	attaches bool
 }
 
 // testCards are the cards the hosted page accepts; every other number is refused so nobody types a real one.
@@ -25,8 +22,6 @@ var testCards = []testCard{
 	{number: "5555555555554444", brand: "mastercard", label: "Mastercard: payment succeeds"},
 	{number: "4000000000000002", brand: "visa", declineCode: "generic_decline", message: "Your card was declined.", label: "Declined (generic decline)"},
 	{number: "4000000000009995", brand: "visa", declineCode: "insufficient_funds", message: "Your card has insufficient funds.", label: "Declined (insufficient funds)"},
-	{number: "4000000000000341", brand: "visa", declineCode: "card_declined", message: "Your card was declined.", attaches: true,
-		label: "Saves as a membership's card, but every charge fails (renewals fail)"},
 }
 
 // testAccount is a test bank account number for the delayed bank transfer.

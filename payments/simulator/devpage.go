@@ -78,6 +78,11 @@ func (s *Simulator) renderDev(w http.ResponseWriter, r *http.Request, status int
 
 func (s *Simulator) devView(ctx context.Context) (devView, error) {
 	v := devView{BaseURL: s.baseURL, WebhookURL: s.cfg.WebhookURL, Faults: newFaultsView(s.currentFaults())}
+	subscriptions, err := s.devSubscriptions(ctx) // the test clock's rows (portal.go)
+	if err != nil {
+		return v, err
+	}
+	v.Subscriptions = subscriptions
 	sessions, err := recentSessions(ctx, s.db, 50)
 	if err != nil {
 		return v, err
@@ -107,9 +112,6 @@ func (s *Simulator) devView(ctx context.Context) (devView, error) {
 			return v, fmt.Errorf("find pending jobs: %w", err)
 		}
 		v.Rows = append(v.Rows, row)
-	}
-	if v.Subscriptions, err = s.devSubscriptions(ctx); err != nil {
-		return v, err
 	}
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(CASE WHEN attempts > 0 THEN last_error END), '')
 		FROM events WHERE delivered_ms IS NULL AND abandoned_ms IS NULL`).Scan(&v.Pending, &v.LastError); err != nil {

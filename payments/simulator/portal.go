@@ -84,7 +84,7 @@ func (s *Simulator) portalView(ctx context.Context, id string, c *customer, retu
 		v.Card = card.brand + " •••• " + card.number[len(card.number)-4:] + " (" + c.CardExp + ")"
 	}
 	for _, card := range testCards {
-		if card.declineCode == "" || card.attaches {
+		if attaches(card) {
 			v.Cards = append(v.Cards, optionView{Number: groupDigits(card.number), Label: card.label})
 		}
 	}
@@ -196,7 +196,7 @@ func (s *Simulator) handlePortalAction(w http.ResponseWriter, r *http.Request) {
 			form.Email = "customer@example.com" // only to pass the form's check: the card is what is saved
 		}
 		p, _ := form.validate(r.PostForm.Get("cvc"), s.now(), false)
-		if len(form.Errors) == 0 && p.card.declineCode != "" && !p.card.attaches {
+		if len(form.Errors) == 0 && !attaches(p.card) {
 			form.Errors["card_number"] = p.card.message + " Try another card."
 		}
 		if len(form.Errors) > 0 {

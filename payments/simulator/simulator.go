@@ -141,6 +141,7 @@ func (s *Simulator) Close() error {
 
 func (s *Simulator) routes() http.Handler {
 	api := http.NewServeMux()
+	s.billingRoutes(api) // customers, prices, subscriptions, invoices, the portal (portal.go)
 	api.HandleFunc("POST /v1/checkout/sessions", s.idempotent(s.apiCreateSession))
 	api.HandleFunc("GET /v1/checkout/sessions/{id}", s.api(s.apiGetSession))
 	api.HandleFunc("GET /v1/checkout/sessions/{id}/line_items", s.api(s.apiGetLineItems))
@@ -152,7 +153,6 @@ func (s *Simulator) routes() http.Handler {
 	api.HandleFunc("GET /v1/payment_intents/{id}", s.api(s.apiGetPaymentIntent))
 	api.HandleFunc("GET /v1/events", s.api(s.apiListEvents))
 	api.HandleFunc("GET /v1/events/{id}", s.api(s.apiGetEvent))
-	s.billingRoutes(api) // billing_routes.go
 	api.HandleFunc("/", s.api(s.apiUnknown))
 
 	mux := http.NewServeMux()
