@@ -17,6 +17,7 @@ type Page struct {
 	Simulated   bool
 	Flash       string // a one-time confirmation, such as "You are logged in."
 	Admin       bool   // may open the operator console: the nav links to it
+	Member      bool   // a member: the header shows the badge
 }
 
 // defaultDescription is the meta description of pages that have none of their own.
@@ -69,12 +70,17 @@ type CartLine struct {
 
 // Cart is the cart page's content.
 type Cart struct {
-	Lines    []CartLine
-	Total    int64
-	Currency string
-	Count    int
-	Guest    bool   // not logged in: checkout works, but there will be no order history
-	Error    string // a message about the whole cart, such as a failed checkout
+	Lines []CartLine
+	Total int64 // what checkout will charge, after any member discount
+	// Subtotal and DiscountPercent are set for a member: the total before the discount, and
+	// the discount applied to each unit price.
+	Subtotal        int64
+	DiscountPercent int
+	JoinOffer       int // a logged-in non-member: the discount membership would give, to offer it
+	Currency        string
+	Count           int
+	Guest           bool   // not logged in: checkout works, but there will be no order history
+	Error           string // a message about the whole cart, such as a failed checkout
 	// Ways to pay the shop offers: Stripe's Checkout page, and the shop's own payment page.
 	NoCheckout bool
 	PayOnPage  bool

@@ -9,7 +9,7 @@ import (
 )
 
 // accountJSON is the account as clients asking with `Accept: application/json` read it; its
-// field names are a contract. There are no admin roles or memberships yet.
+// field names are a contract. Subscription is null for a user who never subscribed.
 type accountJSON struct {
 	Email        string `json:"email"`
 	Admin        bool   `json:"admin"`
@@ -25,7 +25,12 @@ func (s *server) handleAccount() http.HandlerFunc {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Add("Vary", "Accept")
 		if wantsJSON(r) {
-			s.writeJSON(w, r, http.StatusOK, accountJSON{Email: v.user.Email})
+			m, err := s.Store.MembershipOf(r.Context(), v.user.ID)
+			if err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+			s.writeJSON(w, r, http.StatusOK, accountJSON{Email: v.user.Email, Admin: v.user.Admin, Subscription: subscriptionOf(m)})
 			return
 		}
 		s.renderAccount(w, r, v, http.StatusOK, components.AccountForm{})
@@ -34,6 +39,16 @@ func (s *server) handleAccount() http.HandlerFunc {
 
 func (s *server) renderAccount(w http.ResponseWriter, r *http.Request, v *visitor, status int, f components.AccountForm) {
 	f.Email = v.user.Email
+	if m, err := s.Store.MembershipOf(r.Context(), v.user.ID); err == nil {
+		f.Membership = membershipView(m)
+	} else {
+		s.Logger.Error("read membership", "error", err, "user_id", v.user.ID)
+	}
+	f.Membership.Joining = r.URL.Query().Get("joined") != ""
+	f.MembershipStream = "/account/events"
+	if f.Membership.Joining {
+		f.MembershipStream += "?joined=1"
+	}
 	s.render(w, r, status, components.AccountPage(s.page(r.Context(), v, "Your account"), f))
 }
 
@@ -119,6 +134,15 @@ func (s *server) handleDeleteAccount() http.HandlerFunc {
 		}
 		if !matches {
 			s.renderAccount(w, r, v, http.StatusUnprocessableEntity, components.AccountForm{DeleteError: "That is not your password, so nothing was deleted."})
+			return
+		}
+		// A running membership would go on charging the card of an account that is gone.
+		if m, err := s.Store.MembershipOf(r.Context(), v.user.ID); err != nil {
+			s.serverError(w, r, err)
+			return
+		} else if m.Manageable() {
+			s.renderAccount(w, r, v, http.StatusConflict, components.AccountForm{DeleteError: "Your membership is still running, so nothing was deleted. " +
+				"Cancel it with Manage membership; once it has ended you can delete your account."})
 			return
 		}
 		id := v.user.ID

@@ -35,6 +35,8 @@ func (s *server) adminRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/reconcile", admin(s.handleAdminReconcile()))
 	mux.Handle("GET /admin/audit", admin(s.handleAdminAudit()))
 	mux.Handle("GET /admin/mail", admin(s.handleAdminMail()))
+	mux.Handle("GET /admin/plans", admin(s.handleAdminPlans()))
+	mux.Handle("POST /admin/plans/{code}", admin(s.handleAdminSavePlan()))
 	mux.Handle("GET /product-images/{id}", s.handleProductImage())
 }
 

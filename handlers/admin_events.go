@@ -88,6 +88,9 @@ func (s *server) handleAdminReapply() http.HandlerFunc {
 		if res.Order != nil {
 			s.publishOrder(*res.Order)
 		}
+		if res.Membership != nil {
+			s.publishMembership(*res.Membership)
+		}
 		result := string(res.Outcome)
 		if res.Reason != "" {
 			result += " (" + res.Reason + ")"

@@ -24,7 +24,7 @@ func (s *server) handleCart() http.HandlerFunc {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		s.render(w, r, http.StatusOK, components.CartPage(s.page(r.Context(), v, "Cart"), s.cartView(c, v.user == nil)))
+		s.render(w, r, http.StatusOK, components.CartPage(s.page(r.Context(), v, "Cart"), s.cartView(r.Context(), c, v)))
 	}
 }
 
@@ -137,7 +137,7 @@ func (s *server) handleSetCartQuantity() http.HandlerFunc {
 			s.serverError(w, r, err)
 			return
 		}
-		view := s.cartView(c, v.user == nil)
+		view := s.cartView(r.Context(), c, v)
 		status := http.StatusOK
 		if msg != "" {
 			status = http.StatusBadRequest

@@ -81,6 +81,7 @@ func (s *server) page(ctx context.Context, v *visitor, title string) components.
 	if v.user != nil {
 		p.UserEmail = v.user.Email
 		p.Admin = v.user.Admin || (s.Simulated && s.AdminEmail != "" && v.user.Email == s.AdminEmail)
+		p.Member = s.isMember(ctx, v.user.ID)
 	}
 	if n, err := s.Store.CartCount(ctx, v.cartRef()); err == nil {
 		p.CartCount = n

@@ -21,6 +21,10 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /account", page(s.handleAccount()))
 	mux.Handle("POST /account/password", page(s.handleChangePassword()))
 	mux.Handle("POST /account/delete", page(s.handleDeleteAccount()))
+	mux.Handle("GET /account/events", page(s.handleMembershipEvents()))
+	mux.Handle("GET /membership", page(s.handleMembership()))
+	mux.Handle("POST /membership/checkout", page(s.handleMembershipCheckout()))
+	mux.Handle("POST /membership/portal", page(s.handleMembershipPortal()))
 
 	mux.Handle("GET /cart", page(s.handleCart()))
 	mux.Handle("GET /cart/badge", page(s.handleCartBadge()))

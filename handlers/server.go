@@ -78,6 +78,8 @@ type server struct {
 	rendered renderMemo
 	// apiVersions remembers the Stripe API versions seen on webhooks, to log each once.
 	apiVersions sync.Map
+	// members carries committed membership changes to the account pages (membership_events.go).
+	members *live.Broker[*store.Membership]
 }
 
 // NewServer returns the shop's HTTP handler with its middleware.
@@ -97,6 +99,7 @@ func newServer(d Deps) (*server, http.Handler) {
 		d.Done = make(chan struct{})
 	}
 	s := &server{Deps: d, limiter: newLimiter(), streams: newOpenStreams(d.MaxStreams), hasher: newHasher()}
+	s.members = live.NewBroker[*store.Membership]()
 	go s.tendStreams()
 	mux := http.NewServeMux()
 	s.routes(mux)

@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"context"
+
 	"storefront/components"
 	"storefront/store"
 )
@@ -16,9 +18,14 @@ func productView(p store.Product) components.Product {
 	return view
 }
 
-func (s *server) cartView(c store.Cart, guest bool) components.Cart {
-	view := components.Cart{Total: c.Total(), Currency: c.Currency(), Count: c.Count(), Guest: guest,
+func (s *server) cartView(ctx context.Context, c store.Cart, v *visitor) components.Cart {
+	view := components.Cart{Total: c.Total(), Currency: c.Currency(), Count: c.Count(), Guest: v.user == nil,
 		PayOnPage: s.elementsEnabled(), NoCheckout: s.elementsEnabled() && s.PaymentUI == UIElements}
+	if percent := s.memberDiscount(ctx, v); percent > 0 {
+		view.Subtotal, view.DiscountPercent, view.Total = view.Total, percent, c.Discounted(percent).Total()
+	} else if v.user != nil {
+		view.JoinOffer = s.bestPlanDiscount(ctx)
+	}
 	for _, l := range c.Lines {
 		view.Lines = append(view.Lines, components.CartLine{Product: productView(l.Product), Quantity: l.Quantity})
 	}

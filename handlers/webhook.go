@@ -53,6 +53,9 @@ func (s *server) handleWebhook() http.HandlerFunc {
 		if res.Order != nil {
 			s.publishOrder(*res.Order)
 		}
+		if res.Membership != nil {
+			s.publishMembership(*res.Membership)
+		}
 		s.writeJSON(w, r, http.StatusOK, map[string]string{"received": ch.Event.ID, "outcome": string(res.Outcome)})
 	}
 }

@@ -55,6 +55,10 @@ func (r Renderer) Render(ctx context.Context, m store.OutboxMail) (*Message, err
 		link := r.BaseURL.JoinPath("/password/reset").String() + "?token=" + url.QueryEscape(m.Secret)
 		expires := dateTime(d.ExpiresAt)
 		html, text = passwordResetHTML(msg.Subject, link, expires), passwordResetText(link, expires)
+	case m.Kind == store.MailRenewalFailed && d.Invoice != nil:
+		msg.Subject = "Your membership renewal did not go through"
+		link := r.BaseURL.JoinPath("/account").String() + "#membership"
+		html, text = renewalFailedHTML(msg.Subject, *d.Invoice, link), renewalFailedText(*d.Invoice, link)
 	case m.Kind == store.MailOrderLookup:
 		msg.Subject = "Your Storefront orders"
 		links := make([]string, len(d.Orders))

@@ -70,6 +70,10 @@ func changeOf(ev envelope, payload []byte) (store.Change, error) {
 			ch.CustomerEmail = obj.CustomerDetails.Email
 		}
 	}
+	// Memberships first: a subscription checkout's completion is not an order's (membership_change.go).
+	if handled, err := membershipChange(ev.Type, ev.Created, payload, &ch); handled || err != nil {
+		return ch, err
+	}
 	switch ev.Type {
 	case stripe.EventTypeCheckoutSessionCompleted:
 		to := store.StatusProcessing

@@ -31,10 +31,11 @@ type Config struct {
 // Gateway creates and manages Checkout Sessions. It holds its own clients rather than setting
 // stripe-go's package-level key and backend, so that several gateways can live in one process.
 type Gateway struct {
-	sessions       session.Client
-	refunds        refund.Client
-	events         event.Client
-	intents        paymentintent.Client
+	sessions session.Client
+	refunds  refund.Client
+	events   event.Client
+	intents  paymentintent.Client
+	membershipClients
 	publishableKey string
 	checkoutOrigin string
 }
@@ -58,12 +59,13 @@ func NewGateway(cfg Config) *Gateway {
 		origin = "https://checkout.stripe.com"
 	}
 	return &Gateway{
-		sessions:       session.Client{B: backend, Key: cfg.SecretKey},
-		refunds:        refund.Client{B: backend, Key: cfg.SecretKey},
-		events:         event.Client{B: backend, Key: cfg.SecretKey},
-		intents:        paymentintent.Client{B: backend, Key: cfg.SecretKey},
-		publishableKey: cfg.PublishableKey,
-		checkoutOrigin: origin,
+		sessions:          session.Client{B: backend, Key: cfg.SecretKey},
+		refunds:           refund.Client{B: backend, Key: cfg.SecretKey},
+		events:            event.Client{B: backend, Key: cfg.SecretKey},
+		intents:           paymentintent.Client{B: backend, Key: cfg.SecretKey},
+		membershipClients: newMembershipClients(backend, cfg.SecretKey),
+		publishableKey:    cfg.PublishableKey,
+		checkoutOrigin:    origin,
 	}
 }
 
@@ -146,11 +148,15 @@ func (g *Gateway) CreateCheckoutSession(ctx context.Context, req CheckoutRequest
 	if s.ID == "" || s.URL == "" {
 		return CheckoutSession{}, errors.New("create checkout session: Stripe answered without an id or url")
 	}
-	expires := time.Unix(s.ExpiresAt, 0)
-	if s.ExpiresAt == 0 {
-		expires = time.Now().Add(24 * time.Hour)
+	return CheckoutSession{ID: s.ID, URL: s.URL, ExpiresAt: unixOr24h(s.ExpiresAt)}, nil
+}
+
+// unixOr24h reads a session's expires_at; Stripe's default, a day, when it is missing.
+func unixOr24h(sec int64) time.Time {
+	if sec == 0 {
+		return time.Now().Add(24 * time.Hour)
 	}
-	return CheckoutSession{ID: s.ID, URL: s.URL, ExpiresAt: expires}, nil
+	return time.Unix(sec, 0)
 }
 
 // ErrCheckoutComplete means a Checkout Session could not be closed because the customer has

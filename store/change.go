@@ -22,6 +22,8 @@ type Change struct {
 	Refund Refund `json:"refund"`
 	// PaymentError is why an attempt to pay failed (EffectPaymentError), for the shopper.
 	PaymentError string `json:"paymentError,omitempty"`
+	// Membership is what the event says about a membership (EffectMembership).
+	Membership *MembershipChange `json:"membership,omitempty"`
 }
 
 // EventRecord is the provider's event as it is kept in the event log.
@@ -58,6 +60,8 @@ const (
 	// EffectPaymentError: an attempt to pay failed, but the order stays payable (the shopper
 	// may try again with the same payment); the error is kept to show them.
 	EffectPaymentError Effect = "payment_error"
+	// EffectMembership: a subscription or one of its invoices changed (see memberships.go).
+	EffectMembership Effect = "membership"
 )
 
 // Payment is a confirmation's view of what was paid, to be matched against the order.

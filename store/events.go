@@ -29,6 +29,8 @@ type EventResult struct {
 	Reason  string // why, for logs, when the outcome is needs_review or unmatched
 	Order   *Order // the order after the change
 	From    Status // its status before
+	// Membership is the member's membership after a membership change, when it names a user.
+	Membership *Membership
 }
 
 // maxEventBatch bounds how many events share one commit.
@@ -220,6 +222,8 @@ func (db *DB) apply(ctx context.Context, tx *writeTx, ch Change) (EventResult, e
 		return db.paymentError(ctx, tx, ch)
 	case EffectDispute:
 		return db.dispute(ctx, tx, ch)
+	case EffectMembership:
+		return db.applyMembership(ctx, tx, ch)
 	}
 	return EventResult{}, fmt.Errorf("unknown effect %q", ch.Effect)
 }

@@ -155,6 +155,13 @@ func (db *DB) PrepareOrderOfKind(ctx context.Context, ref CartRef, kind Kind) (o
 		if len(cart.Lines) == 0 {
 			return ErrEmptyCart
 		}
+		// A member pays discounted prices (memberships.go): the order's total, its lines and the
+		// cart's fingerprint all see the cart at those prices.
+		discount, err := memberDiscount(ctx, tx, ref.UserID)
+		if err != nil {
+			return err
+		}
+		cart = cart.Discounted(discount)
 		fp := fingerprint(ref, cart)
 		now := db.Now()
 		// A session must stay open a while longer for the shopper to use it; else start afresh.

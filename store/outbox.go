@@ -43,6 +43,7 @@ type MailData struct {
 	Orders       []Order   `json:"orders,omitempty"`       // an order lookup
 	RefundAmount int64     `json:"refundAmount,omitempty"` // a refund notice
 	ExpiresAt    time.Time `json:"expiresAt,omitzero"`     // until when a reset link works
+	Invoice      *Invoice  `json:"invoice,omitempty"`      // a membership's failed renewal
 }
 
 // OutboxMail is one message in the outbox.

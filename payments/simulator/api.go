@@ -124,9 +124,17 @@ func writeAPI(w http.ResponseWriter, reqID string, status int, body any) {
 }
 
 func (s *Simulator) apiCreateSession(req *apiRequest) (int, any) {
-	p, se := parseCreateParams(req.form, s.now(), s.cfg.SessionTTL)
+	// A Price given by id is read as the price_data it stands for (billing.go).
+	form, priceIDs, err := s.expandPrices(req.r.Context(), req.form)
+	if err != nil {
+		return fail(err)
+	}
+	p, se := parseCreateParams(form, s.now(), s.cfg.SessionTTL)
 	if se != nil {
 		return se.Status, se
+	}
+	for i, id := range priceIDs {
+		p.lineItems[i].PriceID = id
 	}
 	sess := &session{
 		ID:                newSessionID(),
@@ -147,9 +155,18 @@ func (s *Simulator) apiCreateSession(req *apiRequest) (int, any) {
 	}
 	// No discounts, shipping or tax in the simulator, so the total is the subtotal.
 	sess.AmountTotal = sess.AmountSubtotal
-	err := s.inTx(req.r.Context(), func(t *txn) error {
+	err = s.inTx(req.r.Context(), func(t *txn) error {
+		billing, err := s.prepareSubscriptionCheckout(t, p)
+		if err != nil {
+			return err
+		}
 		if err := insertSession(t, sess); err != nil {
 			return err
+		}
+		if sess.Billing = billing; billing != nil {
+			if err := saveCheckoutSubscription(t, sess.ID, billing); err != nil {
+				return err
+			}
 		}
 		// Expiry must be noticed on time even if it is sooner than the scheduler's next wake-up.
 		t.queuedJobs = true
@@ -285,7 +302,7 @@ func (s *Simulator) apiGetRefund(req *apiRequest) (int, any) {
 
 func (s *Simulator) apiUnknown(req *apiRequest) (int, any) {
 	return fail(invalidRequest(http.StatusNotFound, "", "",
-		"Unrecognized request URL (%s: %s). The checkout simulator serves only Checkout Sessions, Payment Intents, Refunds and Events.", req.r.Method, req.r.URL.Path))
+		"Unrecognized request URL (%s: %s). The checkout simulator serves only Checkout Sessions, Payment Intents, Refunds, Events, Customers, Prices, Subscriptions, Invoices and Billing Portal sessions.", req.r.Method, req.r.URL.Path))
 }
 
 // expandValues collects expand[]=… and expand[0]=… alike.

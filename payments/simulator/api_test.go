@@ -133,7 +133,8 @@ func TestCreateValidationErrors(t *testing.T) {
 	}{
 		{"missing success_url", func(p *stripe.CheckoutSessionParams) { p.SuccessURL = nil }, "success_url"},
 		{"bad success_url", func(p *stripe.CheckoutSessionParams) { p.SuccessURL = stripe.String("not a url") }, "success_url"},
-		{"subscription mode", func(p *stripe.CheckoutSessionParams) { p.Mode = stripe.String("subscription") }, "mode"},
+		{"subscription mode with a one-time price", func(p *stripe.CheckoutSessionParams) { p.Mode = stripe.String("subscription") }, "line_items[0][price_data][recurring]"},
+		{"setup mode", func(p *stripe.CheckoutSessionParams) { p.Mode = stripe.String("setup") }, "mode"},
 		{"missing mode", func(p *stripe.CheckoutSessionParams) { p.Mode = nil }, "mode"},
 		{"no line items", func(p *stripe.CheckoutSessionParams) { p.LineItems = nil }, "line_items"},
 		{"zero quantity", func(p *stripe.CheckoutSessionParams) { p.LineItems[0].Quantity = stripe.Int64(0) }, "line_items[0][quantity]"},
@@ -271,7 +272,7 @@ func TestRawParamErrors(t *testing.T) {
 		t.Errorf("nested scalar parameter: %d %v", status, body)
 	}
 
-	status, body = rawAPI(t, "GET", h.sim.URL()+"/v1/customers", "Bearer "+testKey, nil)
+	status, body = rawAPI(t, "GET", h.sim.URL()+"/v1/coupons", "Bearer "+testKey, nil)
 	if status != 404 || errorField(body, "type") != "invalid_request_error" {
 		t.Errorf("unknown URL: %d %v", status, body)
 	}

@@ -61,6 +61,8 @@ func (s *Simulator) confirm(ctx context.Context, id string, p payment) (confirmR
 		case p.card.declineCode != "":
 			res.declined = p.card.message
 			return s.declineCard(t, sess, p, now)
+		case sess.Billing != nil:
+			return s.startSubscription(t, sess, p, now) // billing.go
 		default:
 			return s.chargeCard(t, sess, p, now)
 		}

@@ -275,7 +275,8 @@ func loadSession(ctx context.Context, q querier, by, value string) (*session, er
 	if err != nil {
 		return nil, fmt.Errorf("load session %s: %w", value, err)
 	}
-	return sess, nil
+	sess.Billing, err = loadCheckoutSubscription(ctx, q, sess.ID)
+	return sess, err
 }
 
 // recentSessions lists the newest sessions for the dev page.
@@ -295,6 +296,12 @@ func recentSessions(ctx context.Context, q querier, limit int) ([]*session, erro
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	rows.Close()
+	for _, sess := range out {
+		if sess.Billing, err = loadCheckoutSubscription(ctx, q, sess.ID); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

@@ -20,6 +20,8 @@ type devView struct {
 	LastError  string
 	Error      string
 	Faults     faultsView
+	// Subscriptions are the billing test clock's rows (portal.go).
+	Subscriptions []devSubscription
 }
 
 // faultsView fills the dev page's fault injection form.
@@ -77,6 +79,11 @@ func (s *Simulator) renderDev(w http.ResponseWriter, r *http.Request, status int
 
 func (s *Simulator) devView(ctx context.Context) (devView, error) {
 	v := devView{BaseURL: s.baseURL, WebhookURL: s.cfg.WebhookURL, Faults: newFaultsView(s.currentFaults())}
+	subscriptions, err := s.devSubscriptions(ctx) // the test clock's rows (portal.go)
+	if err != nil {
+		return v, err
+	}
+	v.Subscriptions = subscriptions
 	sessions, err := recentSessions(ctx, s.db, 50)
 	if err != nil {
 		return v, err

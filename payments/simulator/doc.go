@@ -24,4 +24,16 @@
 //
 //	curl -X POST <base>/v1/refunds -u sk_test_x: -d payment_intent=pi_…
 //	curl -X POST <base>/v1/checkout/sessions/cs_test_…/expire -u sk_test_x:
+//
+// Memberships run as Stripe Billing runs them (billing.go): Customers, recurring Prices (found
+// by lookup key), Checkout in subscription mode, Subscriptions and their Invoices, and a
+// Billing Portal page (cancel at period end, resume, switch plan, change card). Time moves on
+// only when asked, like a Stripe test clock: "Advance to next renewal" on the dev page, or
+//
+//	curl -X POST <base>/v1/test_helpers/subscriptions/sub_…/advance -u sk_test_x:
+//
+// bills the next renewal (or, while one is past due, its next retry). The test card
+// 4000 0000 0000 0341 can be saved as a customer's card but every charge on it fails: a
+// renewal then goes past_due, and unpaid after three attempts; a new card in the portal pays
+// the open invoice at once.
 package simulator

@@ -27,6 +27,7 @@ type checkoutView struct {
 	BankLabel string // the currency's bank debit, e.g. "SEPA Direct Debit"; "" when it has none
 	Cards     []optionView
 	Accounts  []optionView
+	Interval  string // subscription mode: "month" or "year"; "" for a one-time payment
 }
 
 type itemView struct {
@@ -56,8 +57,12 @@ func (s *Simulator) checkoutView(sess *session, form payForm) checkoutView {
 		Total:  formatMoney(sess.AmountTotal, sess.Currency),
 		Form:   form,
 	}
-	if b, ok := bankMethods[sess.Currency]; ok {
+	if b, ok := bankMethods[sess.Currency]; ok && sess.Billing == nil {
 		v.BankLabel = b.Label
+	}
+	if sess.Billing != nil && len(sess.LineItems) > 0 {
+		// Subscription mode: the page shows the plan and its interval, and says "Subscribe".
+		v.Interval = sess.LineItems[0].Interval
 	}
 	if sess.CancelURL != nil {
 		v.CancelURL = *sess.CancelURL
@@ -65,7 +70,7 @@ func (s *Simulator) checkoutView(sess *session, form payForm) checkoutView {
 	for _, li := range sess.LineItems {
 		v.Items = append(v.Items, itemView{
 			Name: li.Name, Description: li.Description, Quantity: li.Quantity,
-			UnitPrice: formatMoney(li.UnitAmount, li.Currency), Amount: formatMoney(li.amount(), li.Currency),
+			UnitPrice: formatMoney(li.UnitAmount, li.Currency) + perInterval(li.Interval), Amount: formatMoney(li.amount(), li.Currency),
 		})
 	}
 	for _, c := range testCards {
@@ -111,6 +116,12 @@ func (s *Simulator) handlePayPage(w http.ResponseWriter, r *http.Request) {
 	if sess.CustomerEmail != nil {
 		form.Email = *sess.CustomerEmail
 	}
+	if b := sess.Billing; b != nil && b.Customer != "" {
+		// Checkout shows the customer's own email when the session names a customer.
+		if c, err := loadCustomer(r.Context(), s.db, b.Customer); err == nil {
+			form.Email = c.Email
+		}
+	}
 	declined := ""
 	if fa, ok := s.attempts.get(r.URL.Query().Get("attempt"), sess.ID, time.Now()); ok {
 		form, declined = fa.form, fa.declined
@@ -142,6 +153,7 @@ func (s *Simulator) handlePay(w http.ResponseWriter, r *http.Request) {
 	}
 	form := readPayForm(r.PostForm)
 	_, banks := bankMethods[sess.Currency]
+	banks = banks && sess.Billing == nil // Checkout starts subscriptions by card only
 	p, ok := form.validate(r.PostForm.Get("cvc"), s.now(), banks)
 	if !ok {
 		s.retry(w, r, failedAttempt{sessionID: id, form: form})

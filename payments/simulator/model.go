@@ -30,6 +30,10 @@ type lineItem struct {
 	Quantity    int64  `json:"quantity"`
 	UnitAmount  int64  `json:"unit_amount"`
 	Currency    string `json:"currency"`
+	// Interval is a recurring price's billing interval ("month", "year"); "" for one-time.
+	Interval string `json:"interval,omitempty"`
+	// PriceID is the Price the line was given as, when it was ("" for price_data).
+	PriceID string `json:"price_id,omitempty"`
 }
 
 func (li lineItem) amount() int64 { return li.UnitAmount * li.Quantity }
@@ -62,6 +66,8 @@ type session struct {
 	AmountRefunded int64
 	PaidEmail      string            // customer_details.email once completed
 	PILastError    *paymentErrorJSON // why the last attempt failed; nil after success
+
+	Billing *checkoutSubscription // set for a subscription-mode session (billing_db.go)
 }
 
 // refundable is what is left to refund on the session's successful charge; a pending or failed

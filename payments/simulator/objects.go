@@ -186,6 +186,10 @@ func (s *Simulator) sessionObject(sess *session, exp expansion) sessionJSON {
 	if out.Metadata == nil {
 		out.Metadata = map[string]string{}
 	}
+	if b := sess.Billing; b != nil {
+		out.Mode = modeSubscription
+		out.Customer, out.Subscription = optional(b.Customer), optional(b.Subscription)
+	}
 	if sess.Status == statusOpen {
 		u := s.payURL(sess.ID)
 		out.URL = &u

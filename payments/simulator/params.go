@@ -54,6 +54,10 @@ type createParams struct {
 	lineItems         []lineItem
 	currency          string
 	expand            []string
+	// Subscription mode (billing.go): the customer, and subscription_data[metadata].
+	mode                 string
+	customer             string
+	subscriptionMetadata map[string]string
 }
 
 // splitKey splits "line_items[0][price_data][currency]" into its parts.
@@ -104,7 +108,7 @@ var scalarCreateParams = map[string]func(*rawCreate) *string{
 
 // parseCreateParams validates the form stripe-go encodes from stripe.CheckoutSessionParams.
 func parseCreateParams(form url.Values, now time.Time, ttl time.Duration) (*createParams, *stripeError) {
-	p := &createParams{metadata: map[string]string{}}
+	p := &createParams{metadata: map[string]string{}, subscriptionMetadata: map[string]string{}}
 	var raw rawCreate
 	items := map[int]*rawItem{}
 	for _, key := range slices.Sorted(maps.Keys(form)) {
@@ -151,6 +155,11 @@ func readCreateParam(p *createParams, raw *rawCreate, items map[int]*rawItem, ke
 		default:
 			return invalidParam(key, "Invalid metadata: use metadata[key]=value")
 		}
+	case "subscription_data":
+		// Only metadata is simulated; the rest of subscription_data is accepted and ignored.
+		if len(parts) == 3 && parts[1] == "metadata" && parts[2] != "" && v != "" {
+			p.subscriptionMetadata[parts[2]] = v
+		}
 	case "expand":
 		if len(parts) != 2 {
 			return invalidParam(key, "Invalid array: use expand[]=field")
@@ -190,14 +199,12 @@ func (raw rawCreate) validate(p *createParams, now time.Time, ttl time.Duration)
 	if raw.mode == "" {
 		return missingParam("mode")
 	}
-	if raw.mode != "payment" {
-		return invalidParam("mode", "The checkout simulator supports only mode=payment (got %q); use real Stripe test mode for %s mode.", raw.mode, raw.mode)
+	if raw.mode != "payment" && raw.mode != modeSubscription {
+		return invalidParam("mode", "The checkout simulator supports only mode=payment and mode=subscription (got %q); use real Stripe test mode for %s mode.", raw.mode, raw.mode)
 	}
+	p.mode, p.customer = raw.mode, raw.customer
 	if raw.uiMode != "" && raw.uiMode != "hosted" {
 		return invalidParam("ui_mode", "The checkout simulator supports only the hosted ui_mode (got %q).", raw.uiMode)
-	}
-	if raw.customer != "" {
-		return noSuch(http.StatusBadRequest, "customer", raw.customer, "customer")
 	}
 	p.successURL = raw.successURL
 	p.cancelURL = optional(raw.cancelURL)
@@ -242,7 +249,10 @@ func (raw rawCreate) validate(p *createParams, now time.Time, ttl time.Duration)
 // parseLineItems validates the gathered line items, which must share one currency, into p.
 func parseLineItems(p *createParams, items map[int]*rawItem) *stripeError {
 	if len(items) == 0 {
-		return invalidParam("line_items", "You must provide at least one line item (line_items) in payment mode.")
+		return invalidParam("line_items", "You must provide at least one line item (line_items) in %s mode.", p.mode)
+	}
+	if p.mode == modeSubscription && len(items) != 1 {
+		return invalidParam("line_items", "The checkout simulator supports exactly one recurring line item in subscription mode.")
 	}
 	for i := range len(items) {
 		if items[i] == nil {
@@ -254,6 +264,14 @@ func parseLineItems(p *createParams, items map[int]*rawItem) *stripeError {
 		li, err := parseLineItem(i, items[i].fields)
 		if err != nil {
 			return err
+		}
+		switch {
+		case li.Interval != "" && p.mode != modeSubscription:
+			return invalidParam(itemParam(i, "price_data][recurring"),
+				"You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use only one-time prices.")
+		case li.Interval == "" && p.mode == modeSubscription:
+			return invalidParam(itemParam(i, "price_data][recurring"),
+				"You must provide at least one recurring price in `subscription` mode when using prices.")
 		}
 		if p.currency == "" {
 			p.currency = li.Currency
@@ -292,6 +310,8 @@ var lineItemFields = map[string]bool{
 	"price_data][product_data][description": true,
 	"price_data][product_data][tax_code":    true,
 	"price_data][tax_behavior":              true,
+	"price_data][recurring][interval":       true,
+	"price_data][recurring][interval_count": true,
 }
 
 // lineItemIgnoredPrefixes are nested line item parameters accepted and ignored.
@@ -312,10 +332,6 @@ func parseLineItem(i int, f map[string]string) (lineItem, *stripeError) {
 		}
 		if slices.ContainsFunc(lineItemIgnoredPrefixes, func(pre string) bool { return strings.HasPrefix(path, pre) }) {
 			continue
-		}
-		if strings.HasPrefix(path, "price_data][recurring]") {
-			return lineItem{}, invalidParam(itemParam(i, "price_data][recurring"),
-				"You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use only one-time prices.")
 		}
 		return lineItem{}, unknownParam(itemParam(i, path))
 	}
@@ -398,6 +414,17 @@ func parseLineItem(i int, f map[string]string) (lineItem, *stripeError) {
 		return li, missingParam(itemParam(i, "price_data][product_data][name"))
 	}
 	li.Description = f["price_data][product_data][description"]
+	if raw, ok := f["price_data][recurring][interval"]; ok {
+		switch raw {
+		case "day", "week", "month", "year":
+			li.Interval = raw
+		default:
+			return li, invalidParam(itemParam(i, "price_data][recurring][interval"), "Invalid price_data[recurring][interval]: must be one of day, week, month, or year")
+		}
+		if n := f["price_data][recurring][interval_count"]; n != "" && n != "1" {
+			return li, invalidParam(itemParam(i, "price_data][recurring][interval_count"), "The checkout simulator bills every single interval: interval_count must be 1.")
+		}
+	}
 	return li, nil
 }
 

@@ -141,6 +141,7 @@ func (s *Simulator) Close() error {
 
 func (s *Simulator) routes() http.Handler {
 	api := http.NewServeMux()
+	s.billingRoutes(api) // customers, prices, subscriptions, invoices, the portal (portal.go)
 	api.HandleFunc("POST /v1/checkout/sessions", s.idempotent(s.apiCreateSession))
 	api.HandleFunc("GET /v1/checkout/sessions/{id}", s.api(s.apiGetSession))
 	api.HandleFunc("GET /v1/checkout/sessions/{id}/line_items", s.api(s.apiGetLineItems))
@@ -173,6 +174,7 @@ func (s *Simulator) routes() http.Handler {
 	mux.HandleFunc("POST /dev/expire/{id}", s.handleDevExpire)
 	mux.HandleFunc("POST /dev/settle/{id}", s.handleDevSettle)
 	mux.HandleFunc("POST /dev/faults", s.handleDevFaults)
+	s.portalRoutes(mux) // portal.go
 	mux.Handle("GET /static/", staticHandler())
 	// Browsers ask for a favicon on every page; answer it rather than log a 404 each time.
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
