@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,17 +12,7 @@ import (
 // its discount show up live, past_due shows live after the simulator's test clock bills a
 // renewal the card cannot pay, and a new card in the billing portal makes it active again.
 func TestMembershipEndToEndInChromium(t *testing.T) {
-	// As TestEndToEndInChromium: loud without Chromium, fatal under CI, skipped in -short mode.
-	if _, err := os.Stat(chromiumPath); err != nil {
-		msg := fmt.Sprintf("!!! END-TO-END TEST NOT RUN: %s is missing (%v). Install it with `apt-get install chromium`.", chromiumPath, err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	if testing.Short() {
-		t.Skip("end-to-end test skipped in -short mode")
-	}
+	requireChromium(t)
 	email := "member-e2e@example.com"
 	shop := startShop(t, map[string]string{"ADMIN_EMAIL": email})
 	browser := startE2EBrowser(t)
