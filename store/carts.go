@@ -119,14 +119,16 @@ func (db *DB) CartCount(ctx context.Context, ref CartRef) (int, error) {
 		return 0, nil
 	}
 	cond, arg := ref.where()
-	var n int
-	err := db.readStmts.QueryRowContext(ctx, `SELECT coalesce(sum(i.quantity), 0) FROM carts c
-		JOIN cart_items i ON i.cart_id = c.id JOIN products p ON p.id = i.product_id
-		WHERE p.active AND c.`+cond, arg).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("count cart: %w", err)
-	}
-	return n, nil
+	return recent(ctx, db, fmt.Sprint("cart count:", cond, arg), func(ctx context.Context) (int, error) {
+		var n int
+		err := db.readStmts.QueryRowContext(ctx, `SELECT coalesce(sum(i.quantity), 0) FROM carts c
+			JOIN cart_items i ON i.cart_id = c.id JOIN products p ON p.id = i.product_id
+			WHERE p.active AND c.`+cond, arg).Scan(&n)
+		if err != nil {
+			return 0, fmt.Errorf("count cart: %w", err)
+		}
+		return n, nil
+	})
 }
 
 // CartCountByID is CartCount for the cart with this id (an order's cart); 0 for none.

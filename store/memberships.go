@@ -221,7 +221,9 @@ func memberDiscount(ctx context.Context, q querier, userID int64) (int, error) {
 
 // MemberDiscount is the discount the user's orders get now, in percent (0 for non-members).
 func (db *DB) MemberDiscount(ctx context.Context, userID int64) (int, error) {
-	return memberDiscount(ctx, db.readStmts, userID)
+	return recent(ctx, db, "member discount:"+strconv.FormatInt(userID, 10), func(ctx context.Context) (int, error) {
+		return memberDiscount(ctx, db.readStmts, userID)
+	})
 }
 
 // CustomerReservation is a user's provider customer, or the reservation to create one under.

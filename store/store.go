@@ -26,6 +26,7 @@ type DB struct {
 
 	catalogue     catalogueCache
 	commits       atomic.Uint64 // write transactions committed by this process
+	recent        recentReads   // small reads kept until the next commit (recent.go)
 	stockWatchers stockWatchers
 
 	events  chan applyRequest // Stripe events waiting for the committer (see events.go)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -49,8 +50,9 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (User, error) {
 
 // UserByID finds an account by id.
 func (db *DB) UserByID(ctx context.Context, id int64) (User, error) {
-	return db.scanUser(db.readStmts.QueryRowContext(ctx,
-		"SELECT "+userColumns+" FROM users WHERE id = ?", id))
+	return recent(ctx, db, "user:"+strconv.FormatInt(id, 10), func(ctx context.Context) (User, error) {
+		return db.scanUser(db.readStmts.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", id))
+	})
 }
 
 const userColumns = "id, email, password_hash, session_version, created_at, admin"
