@@ -160,6 +160,8 @@ func (r *results) otherRows(row func(...string), peakRSS uint64) {
 	row(fmt.Sprintf("Cold start: launch → first `200` on `/`, existing database (median of %d)", len(r.coldStarts)),
 		ms(cold), "< "+ms(targetColdStart), verdict(cold < targetColdStart))
 	row("Cold start, first launch (creates the database, runs the migrations)", ms(r.coldFirst), "", "")
+	row(fmt.Sprintf("Cold start of a bare `net/http` server (the bench binary), timed the same way: the floor on this machine (median of %d)", len(r.bareColdStarts)),
+		ms(median(r.bareColdStarts)), "", "")
 }
 
 // markdown is the BENCHMARKS.md file: the table, how it was measured, and the machine.

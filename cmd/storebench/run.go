@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +24,7 @@ type results struct {
 	pageBytes, cartPage int             // the anonymous catalogue page, and a logged-in shopper's with a cart
 	coldFirst           time.Duration   // first launch: creates the database and runs the migrations
 	coldStarts          []time.Duration // launches on the existing database
+	bareColdStarts      []time.Duration // launches of a bare net/http server, timed the same way
 	rssIdle             uint64
 	catalogue           map[string]abRuns // by catalogue target
 	webhooks            webhookResult
@@ -73,6 +75,33 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 		r.coldStarts = append(r.coldStarts, d)
+	}
+	// The floor: what launching any Go web server and polling it costs on this machine.
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	floor := filepath.Join(work, "floor")
+	if err := os.MkdirAll(floor, 0o750); err != nil {
+		return err
+	}
+	small := capturedPage{Header: http.Header{"Content-Type": {"text/html; charset=utf-8"}}, Body: []byte("<p>ok</p>")}
+	for _, name := range []string{pageAnonymous, pageCart} {
+		if err := small.save(floor, name); err != nil {
+			return err
+		}
+	}
+	for range o.launches {
+		addr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		c, d, err := startChild(ctx, self, []string{bareServerFlag, "-addr", addr, "-page", floor}, cleanEnv(), addr, "/")
+		if err != nil {
+			return err
+		}
+		c.kill()
+		r.bareColdStarts = append(r.bareColdStarts, d)
 	}
 
 	progress("seeding %d pending guest orders, and %d for the many-streams run (server stopped)", o.orders, o.topics)
