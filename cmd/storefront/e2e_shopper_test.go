@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,16 +11,7 @@ import (
 // Chromium: Back after paying, Back from the payment page, resuming a payment left open, and
 // Buy again. It shares the harness of TestEndToEndInChromium (e2e_test.go).
 func TestShopperPathsInChromium(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		msg := fmt.Sprintf("!!! SHOPPER END-TO-END TEST NOT RUN: %s is missing (%v). Install it with `apt-get install chromium`.", chromiumPath, err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	if testing.Short() {
-		t.Skip("end-to-end test skipped in -short mode")
-	}
+	requireChromium(t)
 	shop := startShop(t, nil)
 	browser := startE2EBrowser(t)
 
