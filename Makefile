@@ -11,7 +11,7 @@ dev: ## rebuild and reload the browser on every change to a .templ or .go file
 		--cmd="$(GO) run ./cmd/storefront"
 
 test: ## every test, including the browser test when Chromium is installed
-	$(GO) test -count=1 -timeout 5m ./...
+	$(GO) test -count=1 -timeout 10m ./...
 
 generate: ## regenerate the templ components and the compressed assets (both are committed)
 	$(GO) tool templ generate
