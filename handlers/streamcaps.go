@@ -103,13 +103,6 @@ func (o *openStreams) each(fn func(*streamSlot)) {
 	}
 }
 
-// count is the number of open streams.
-func (o *openStreams) count() int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return len(o.all)
-}
-
 // run attaches the slot's stream; a slot ended before that ends the stream at once.
 func (sl *streamSlot) run(st *liveStream) {
 	sl.mu.Lock()

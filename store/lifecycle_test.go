@@ -11,7 +11,7 @@ import (
 )
 
 // The in-memory product list must follow changes made behind the store's back, such as an
-// UPDATE from the sqlite3 shell or another process: within catalogueRecheck.
+// UPDATE from the sqlite3 shell or another process: within recheckAfter.
 func TestProductsFollowDirectChanges(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "shop.db")
 	db := mustOpenDBAt(t, path)
@@ -40,7 +40,7 @@ func TestProductsFollowDirectChanges(t *testing.T) {
 		if after, err = db.Products(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if len(after) != len(before) || time.Since(changed) > catalogueRecheck+5*time.Second {
+		if len(after) != len(before) || time.Since(changed) > recheckAfter+5*time.Second {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 )
 
 // Product is an item in the catalogue. Price is in minor units of Currency.
@@ -54,13 +53,7 @@ type catalogueCache struct {
 	mu       sync.Mutex
 	version  int64
 	products []Product
-	commits  uint64    // this process's commits when the version was last read
-	readAt   time.Time // when it was last read
 }
-
-// catalogueRecheck bounds how long a change committed by another process (a second instance,
-// the command line) may go unseen; a change committed by this process is seen at once.
-const catalogueRecheck = 250 * time.Millisecond
 
 // Products lists the active catalogue in a stable order. The list is kept in memory and read
 // again only when the catalogue's version (moved by triggers on products) changes. The slice
@@ -71,26 +64,21 @@ func (db *DB) Products(ctx context.Context) ([]Product, error) {
 }
 
 // Catalogue is Products with the catalogue version it reflects: whatever is derived from the
-// list (a rendered page, say) stays valid while the version does. The version itself is read
-// again only after this process commits a write, or catalogueRecheck after the last read, so
-// that most requests read nothing from the database.
+// list (a rendered page, say) stays valid while the version does. The version itself is one of
+// the recent reads (recent.go), so that most requests read nothing from the database.
 func (db *DB) Catalogue(ctx context.Context) ([]Product, int64, error) {
-	c := &db.catalogue
-	commits, now := db.commits.Load(), time.Now()
-	c.mu.Lock()
-	if c.products != nil && c.commits == commits && now.Sub(c.readAt) < catalogueRecheck {
-		defer c.mu.Unlock()
-		return c.products, c.version, nil
-	}
-	c.mu.Unlock()
-	var version int64
-	if err := db.readStmts.QueryRowContext(ctx, "SELECT version FROM catalogue_version WHERE id = 1").Scan(&version); err != nil {
+	version, err := recent(ctx, db, "catalogue version", func(ctx context.Context) (int64, error) {
+		var version int64
+		err := db.readStmts.QueryRowContext(ctx, "SELECT version FROM catalogue_version WHERE id = 1").Scan(&version)
+		return version, err
+	})
+	if err != nil {
 		return nil, 0, fmt.Errorf("list products: %w", err)
 	}
+	c := &db.catalogue
 	c.mu.Lock()
 	if c.products != nil && c.version == version {
 		defer c.mu.Unlock()
-		c.commits, c.readAt = max(c.commits, commits), now
 		return c.products, version, nil
 	}
 	c.mu.Unlock()
@@ -102,7 +90,7 @@ func (db *DB) Catalogue(ctx context.Context) ([]Product, int64, error) {
 	defer c.mu.Unlock()
 	// The list read may be newer than version, never older: keeping it under version at worst
 	// reads it once more.
-	c.version, c.products, c.commits, c.readAt = version, products, commits, now
+	c.version, c.products = version, products
 	return products, version, nil
 }
 

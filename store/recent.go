@@ -6,10 +6,11 @@ import (
 	"time"
 )
 
-// recentReads keeps the small reads every page of a logged-in shopper makes (their account,
-// their cart's count, their member discount) until this process commits a write, and for at
-// most catalogueRecheck, the bound it already sets on seeing another process's changes. A
-// shopper browsing then costs no database read per page, and sees their own changes at once.
+// recentReads keeps the small reads every page makes (the catalogue's version; a logged-in
+// shopper's account, cart count and member discount) until this process commits a write, and
+// for at most recheckAfter. A shopper browsing then costs no database read per page and sees
+// their own changes at once; a change committed by another process (a second instance, the
+// command line, the sqlite3 shell) is seen within recheckAfter.
 type recentReads struct {
 	mu      sync.Mutex
 	commits uint64
@@ -21,7 +22,10 @@ type recentRead struct {
 	at    time.Time
 }
 
-const recentReadsMax = 16384
+const (
+	recheckAfter   = 250 * time.Millisecond
+	recentReadsMax = 16384
+)
 
 // recent returns the value kept under key, or reads it with read and keeps it.
 func recent[T any](ctx context.Context, db *DB, key string, read func(context.Context) (T, error)) (T, error) {
@@ -33,7 +37,7 @@ func recent[T any](ctx context.Context, db *DB, key string, read func(context.Co
 	}
 	e, ok := c.m[key]
 	c.mu.Unlock()
-	if ok && now.Sub(e.at) < catalogueRecheck {
+	if ok && now.Sub(e.at) < recheckAfter {
 		return e.value.(T), nil
 	}
 	v, err := read(ctx)

@@ -9,7 +9,7 @@ import (
 )
 
 // A logged-out session must stop working: a user read kept by the store is read again at
-// once after this process commits (EndSessions), and within catalogueRecheck after another
+// once after this process commits (EndSessions), and within recheckAfter after another
 // process (the sqlite3 shell, a second instance) changes it.
 func TestRecentReadsFollowWrites(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "shop.db")
@@ -42,7 +42,7 @@ func TestRecentReadsFollowWrites(t *testing.T) {
 	}
 	changed := time.Now()
 	for read() == seen {
-		if time.Since(changed) > catalogueRecheck+5*time.Second {
+		if time.Since(changed) > recheckAfter+5*time.Second {
 			t.Fatalf("another process's change unseen after %v", time.Since(changed))
 		}
 		time.Sleep(10 * time.Millisecond)
