@@ -38,7 +38,7 @@ func scanStoredEvent(scan func(...any) error) (StoredEvent, error) {
 }
 
 func (db *DB) storedEvents(ctx context.Context, where string, args ...any) ([]StoredEvent, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT "+storedEventColumns+" FROM stripe_events WHERE "+where, args...)
+	rows, err := db.readStmts.QueryContext(ctx, "SELECT "+storedEventColumns+" FROM stripe_events WHERE "+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
@@ -56,7 +56,7 @@ func (db *DB) storedEvents(ctx context.Context, where string, args ...any) ([]St
 
 // Events lists stored events matching f, newest first, skipping offset and returning at most limit.
 func (db *DB) Events(ctx context.Context, f EventFilter, limit, offset int) ([]StoredEvent, error) {
-	conds, args := []string{"1"}, []any{}
+	conds, args := []string{"1 = 1"}, []any{}
 	if f.Type != "" {
 		conds, args = append(conds, "type = ?"), append(args, f.Type)
 	}
@@ -69,7 +69,7 @@ func (db *DB) Events(ctx context.Context, f EventFilter, limit, offset int) ([]S
 
 // EventTypes lists the event types stored so far, for the log's filter.
 func (db *DB) EventTypes(ctx context.Context) ([]string, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT DISTINCT type FROM stripe_events ORDER BY type")
+	rows, err := db.readStmts.QueryContext(ctx, "SELECT DISTINCT type FROM stripe_events ORDER BY type")
 	if err != nil {
 		return nil, fmt.Errorf("list event types: %w", err)
 	}

@@ -15,7 +15,7 @@ type OrderFilter struct {
 }
 
 func (f OrderFilter) where() (string, []any) {
-	conds, args := []string{"1"}, []any{}
+	conds, args := []string{"1 = 1"}, []any{}
 	if f.Status != "" {
 		conds, args = append(conds, "status = ?"), append(args, string(f.Status))
 	}
@@ -49,10 +49,10 @@ func (o AdminOrder) Email() string {
 func (db *DB) AdminOrders(ctx context.Context, f OrderFilter, limit, offset int) ([]AdminOrder, int, error) {
 	where, args := f.where()
 	var total int
-	if err := db.read.QueryRowContext(ctx, "SELECT count(*) FROM orders WHERE "+where, args...).Scan(&total); err != nil {
+	if err := db.readStmts.QueryRowContext(ctx, "SELECT count(*) FROM orders WHERE "+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count orders: %w", err)
 	}
-	rows, err := db.read.QueryContext(ctx, "SELECT "+orderColumns+
+	rows, err := db.readStmts.QueryContext(ctx, "SELECT "+orderColumns+
 		", coalesce((SELECT email FROM users WHERE users.id = orders.user_id), '') FROM orders WHERE "+where+
 		" ORDER BY id DESC LIMIT ? OFFSET ?", append(args, limit, offset)...)
 	if err != nil {

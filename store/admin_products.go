@@ -91,13 +91,10 @@ func (db *DB) CreateProduct(ctx context.Context, who Actor, in ProductInput) (Pr
 				return err
 			}
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO products (slug, name, description, price, currency, image, active, stock, created_at)
-			VALUES (?, ?, ?, ?, 'usd', ?, ?, ?, ?)`, in.Slug, in.Name, in.Description, in.Price, image, in.Active, in.Stock, db.now())
+		err := tx.QueryRowContext(ctx, `INSERT INTO products (slug, name, description, price, currency, image, active, stock, created_at)
+			VALUES (?, ?, ?, ?, 'usd', ?, ?, ?, ?) RETURNING id`, in.Slug, in.Name, in.Description, in.Price, image, in.Active, in.Stock, db.now()).Scan(&id)
 		if err != nil {
 			return slugTaken(err)
-		}
-		if id, err = res.LastInsertId(); err != nil {
-			return err
 		}
 		return db.recordAudit(ctx, tx, who, "product.create", fmt.Sprintf("product %d", id), in.summary())
 	})
@@ -160,7 +157,7 @@ func (in ProductInput) summary() string {
 }
 
 func slugTaken(err error) error {
-	if strings.Contains(err.Error(), "UNIQUE constraint failed: products.slug") {
+	if isUniqueViolation(err, "products.slug", "products_slug_key") {
 		return ErrConflict
 	}
 	return err

@@ -109,7 +109,7 @@ func TestReapplyEvent(t *testing.T) {
 		t.Fatalf("re-apply while still unmatched: %+v, %v", res, err)
 	}
 	// An operator fixes the order's session id by hand; the event now finds it.
-	if _, err := f.db.write.Exec("UPDATE orders SET checkout_session_id = 'cs_fixed_later' WHERE id = ?", f.order.ID); err != nil {
+	if _, err := f.db.write.Exec(f.db.d.query("UPDATE orders SET checkout_session_id = 'cs_fixed_later' WHERE id = ?"), f.order.ID); err != nil {
 		t.Fatal(err)
 	}
 	res, err := f.db.ReapplyEvent(ctx, testAdmin, "evt_stray")
@@ -121,7 +121,7 @@ func TestReapplyEvent(t *testing.T) {
 		t.Errorf("second re-apply: %v, want refused", err)
 	}
 	var rows int
-	f.db.read.QueryRow("SELECT count(*) FROM stripe_events WHERE id = 'evt_stray'").Scan(&rows)
+	rows = countRows(t, f.db, "SELECT count(*) FROM stripe_events WHERE id = 'evt_stray'")
 	e, _ := f.db.Event(ctx, "evt_stray")
 	if rows != 1 || e.Outcome != OutcomeApplied || e.OrderID != f.order.ID {
 		t.Errorf("%d rows, outcome %s, order %d: want one row, applied, order %d", rows, e.Outcome, e.OrderID, f.order.ID)

@@ -96,7 +96,7 @@ func loadCart(ctx context.Context, q querier, ref CartRef) (Cart, error) {
 	rows, err := q.QueryContext(ctx, `SELECT p.id, p.slug, p.name, p.description, p.price, p.currency, p.image, p.active,
 		p.stock, p.held, p.sold, p.version, i.quantity
 		FROM cart_items i JOIN products p ON p.id = i.product_id
-		WHERE i.cart_id = ? AND p.active ORDER BY i.added_at, p.id`, c.ID)
+		WHERE i.cart_id = ? AND p.active = 1 ORDER BY i.added_at, p.id`, c.ID)
 	if err != nil {
 		return Cart{}, fmt.Errorf("get cart: %w", err)
 	}
@@ -123,7 +123,7 @@ func (db *DB) CartCount(ctx context.Context, ref CartRef) (int, error) {
 		var n int
 		err := db.readStmts.QueryRowContext(ctx, `SELECT coalesce(sum(i.quantity), 0) FROM carts c
 			JOIN cart_items i ON i.cart_id = c.id JOIN products p ON p.id = i.product_id
-			WHERE p.active AND c.`+cond, arg).Scan(&n)
+			WHERE p.active = 1 AND c.`+cond, arg).Scan(&n)
 		if err != nil {
 			return 0, fmt.Errorf("count cart: %w", err)
 		}
@@ -135,7 +135,7 @@ func (db *DB) CartCount(ctx context.Context, ref CartRef) (int, error) {
 func (db *DB) CartCountByID(ctx context.Context, cartID int64) (int, error) {
 	var n int
 	err := db.readStmts.QueryRowContext(ctx, `SELECT coalesce(sum(i.quantity), 0) FROM cart_items i
-		JOIN products p ON p.id = i.product_id WHERE p.active AND i.cart_id = ?`, cartID).Scan(&n)
+		JOIN products p ON p.id = i.product_id WHERE p.active = 1 AND i.cart_id = ?`, cartID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count cart: %w", err)
 	}
@@ -177,7 +177,7 @@ func (db *DB) AddToCart(ctx context.Context, ref CartRef, productID int64, quant
 			return invalid(fmt.Sprintf("Your cart is full: it holds at most %d different products.", MaxCartLines))
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO cart_items (cart_id, product_id, quantity, added_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = quantity + excluded.quantity`,
+			ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = cart_items.quantity + excluded.quantity`,
 			cartID, productID, quantity, db.now())
 		if err != nil {
 			return fmt.Errorf("add to cart: %w", err)
@@ -244,8 +244,9 @@ func (db *DB) MergeCart(ctx context.Context, token string, userID int64) error {
 			            AND NOT EXISTS (SELECT 1 FROM cart_items u WHERE u.cart_id = ? AND u.product_id = n.product_id)
 			            ORDER BY n.added_at, n.product_id LIMIT ?))
 			ORDER BY added_at
-			ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = min(quantity + excluded.quantity, ?)`,
-			userCart, anonID, userCart, anonID, userCart, max(0, MaxCartLines-lines), MaxQuantity)
+			ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = CASE
+			    WHEN cart_items.quantity + excluded.quantity > ? THEN ? ELSE cart_items.quantity + excluded.quantity END`,
+			userCart, anonID, userCart, anonID, userCart, max(0, MaxCartLines-lines), MaxQuantity, MaxQuantity)
 		if err != nil {
 			return fmt.Errorf("merge cart: %w", err)
 		}
@@ -277,9 +278,9 @@ func (db *DB) ensureCart(ctx context.Context, tx *writeTx, ref CartRef) (int64, 
 	} else {
 		token = ref.Token
 	}
-	res, err := tx.ExecContext(ctx, "INSERT INTO carts (user_id, token, created_at) VALUES (?, ?, ?)", userID, token, db.now())
+	err = tx.QueryRowContext(ctx, "INSERT INTO carts (user_id, token, created_at) VALUES (?, ?, ?) RETURNING id", userID, token, db.now()).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("create cart: %w", err)
 	}
-	return res.LastInsertId()
+	return id, nil
 }

@@ -25,16 +25,9 @@ func insertExtraProducts(tb testing.TB, db *DB, n int) []int64 {
 	tb.Helper()
 	ids := make([]int64, 0, n)
 	for i := range n {
-		res, err := db.write.ExecContext(context.Background(),
-			"INSERT INTO products (slug, name, description, price, currency, image, created_at) VALUES (?, ?, 'extra', ?, 'usd', 'x.svg', '2030-01-01T00:00:00.000Z')",
-			fmt.Sprintf("extra-%d", countRows(tb, db, "SELECT max(id) + 1 FROM products")), fmt.Sprintf("Extra %d", i), 100+i)
-		if err != nil {
-			tb.Fatalf("insert product: %v", err)
-		}
-		id, err := res.LastInsertId()
-		if err != nil {
-			tb.Fatal(err)
-		}
+		id := int64(countRows(tb, db,
+			"INSERT INTO products (slug, name, description, price, currency, image, created_at) VALUES (?, ?, 'extra', ?, 'usd', 'x.svg', '2030-01-01T00:00:00.000Z') RETURNING id",
+			fmt.Sprintf("extra-%d", countRows(tb, db, "SELECT max(id) + 1 FROM products")), fmt.Sprintf("Extra %d", i), 100+i))
 		ids = append(ids, id)
 	}
 	return ids

@@ -106,7 +106,7 @@ type storedEventRow struct {
 func readEventRow(tb testing.TB, db *DB, id string) storedEventRow {
 	tb.Helper()
 	var r storedEventRow
-	err := db.read.QueryRowContext(context.Background(), `SELECT type, api_version, object_id, CAST(payload AS TEXT), received_at, outcome,
+	err := db.readStmts.QueryRowContext(context.Background(), `SELECT type, api_version, object_id, CAST(payload AS TEXT), received_at, outcome,
 		created, payment_intent, processed_at, order_id FROM stripe_events WHERE id = ?`, id).Scan(
 		&r.Type, &r.APIVersion, &r.ObjectID, &r.Payload, &r.ReceivedAt, &r.Outcome,
 		&r.Created, &r.PaymentIntent, &r.ProcessedAt, &r.OrderID)

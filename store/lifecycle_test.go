@@ -1,10 +1,10 @@
 package store
 
 import (
+	"storefront/store/storetest"
+
 	"context"
-	"database/sql"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,24 +13,20 @@ import (
 // The in-memory product list must follow changes made behind the store's back, such as an
 // UPDATE from the sqlite3 shell or another process: within recheckAfter.
 func TestProductsFollowDirectChanges(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "shop.db")
+	path := storetest.DSN(t)
 	db := mustOpenDBAt(t, path)
 	ctx := context.Background()
 	before, err := db.Products(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := sql.Open("sqlite", path) // as the sqlite3 shell would
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other, d := openOther(t, path)
 	for _, q := range []string{"UPDATE products SET price = 999, name = 'Renamed' WHERE id = ?", "UPDATE products SET active = 0 WHERE id = ?"} {
 		id := before[0].ID
 		if strings.Contains(q, "active") {
 			id = before[1].ID
 		}
-		if _, err := other.ExecContext(ctx, q, id); err != nil {
+		if _, err := other.ExecContext(ctx, d.query(q), id); err != nil {
 			t.Fatal(err)
 		}
 	}

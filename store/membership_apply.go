@@ -120,7 +120,7 @@ func (db *DB) keepSubscription(ctx context.Context, tx *writeTx, userID int64, c
 		return false, "", fmt.Errorf("get subscription %s: %w", s.ID, err)
 	}
 	// A checkout's word about who, which plan and whether it was paid holds whatever its age.
-	if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET user_id = coalesce(user_id, ?), checkout_paid = checkout_paid OR ?
+	if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET user_id = coalesce(user_id, ?), checkout_paid = CASE WHEN ? = 1 THEN 1 ELSE checkout_paid END
 		WHERE id = ?`, user, s.CheckoutPaid, s.ID); err != nil {
 		return false, "", fmt.Errorf("update subscription %s: %w", s.ID, err)
 	}

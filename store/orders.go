@@ -195,14 +195,11 @@ func (db *DB) PrepareOrderOfKind(ctx context.Context, ref CartRef, kind Kind) (o
 		if ref.UserID != 0 {
 			userID = ref.UserID
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO orders (user_id, cart_id, cart_fingerprint, status, amount_total,
-			currency, created_at, updated_at, kind, stock_state) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, 'held')`,
-			userID, cart.ID, fp, o.AmountTotal, o.Currency, formatTime(now), formatTime(now), kind)
+		err = tx.QueryRowContext(ctx, `INSERT INTO orders (user_id, cart_id, cart_fingerprint, status, amount_total,
+			currency, created_at, updated_at, kind, stock_state) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, 'held') RETURNING id`,
+			userID, cart.ID, fp, o.AmountTotal, o.Currency, formatTime(now), formatTime(now), kind).Scan(&o.ID)
 		if err != nil {
 			return fmt.Errorf("create order: %w", err)
-		}
-		if o.ID, err = res.LastInsertId(); err != nil {
-			return err
 		}
 		for _, l := range cart.Lines {
 			item := OrderItem{ProductID: l.Product.ID, Name: l.Product.Name, UnitAmount: l.Product.Price, Quantity: l.Quantity}
@@ -278,7 +275,7 @@ func (db *DB) OrdersForUser(ctx context.Context, userID int64, limit int) ([]Ord
 // ordersForUser is OrdersForUser skipping the newest offset orders.
 func (db *DB) ordersForUser(ctx context.Context, userID int64, limit, offset int) ([]Order, error) {
 	if limit <= 0 {
-		limit = -1
+		limit = noLimit
 	}
 	rows, err := db.readStmts.QueryContext(ctx, "SELECT "+orderColumns+" FROM orders WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?", userID, limit, max(offset, 0))
 	if err != nil {

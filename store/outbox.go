@@ -212,7 +212,7 @@ func (db *DB) updateMail(ctx context.Context, what, query string, args ...any) e
 // limit ≤ 0 means all. Admins list the failed ones.
 func (db *DB) ListMail(ctx context.Context, status MailStatus, limit int) ([]OutboxMail, error) {
 	if limit <= 0 {
-		limit = -1
+		limit = noLimit
 	}
 	rows, err := db.readStmts.QueryContext(ctx, "SELECT "+outboxColumns+" FROM outbox WHERE ? IN ('', status) ORDER BY id DESC LIMIT ?",
 		string(status), limit)

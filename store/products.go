@@ -95,10 +95,10 @@ func (db *DB) Catalogue(ctx context.Context) ([]Product, int64, error) {
 }
 
 func (db *DB) readProducts(ctx context.Context) ([]Product, error) {
-	return db.listProducts(ctx, "WHERE active")
+	return db.listProducts(ctx, "WHERE active = 1")
 }
 
-// listProducts lists the products a condition (such as "WHERE active", or "" for all) selects, by id.
+// listProducts lists the products a condition (such as "WHERE active = 1", or "" for all) selects, by id.
 func (db *DB) listProducts(ctx context.Context, where string) ([]Product, error) {
 	rows, err := db.readStmts.QueryContext(ctx, "SELECT "+productColumns+" FROM products "+where+" ORDER BY id")
 	if err != nil {
@@ -128,7 +128,7 @@ func (db *DB) ProductByID(ctx context.Context, id int64) (Product, error) {
 
 func (db *DB) product(ctx context.Context, cond string, arg any) (Product, error) {
 	p, err := scanProduct(db.readStmts.QueryRowContext(ctx,
-		"SELECT "+productColumns+" FROM products WHERE active AND "+cond, arg).Scan)
+		"SELECT "+productColumns+" FROM products WHERE active = 1 AND "+cond, arg).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Product{}, ErrNotFound
 	}

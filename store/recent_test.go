@@ -1,9 +1,9 @@
 package store
 
 import (
+	"storefront/store/storetest"
+
 	"context"
-	"database/sql"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -12,7 +12,7 @@ import (
 // once after this process commits (EndSessions), and within recheckAfter after another
 // process (the sqlite3 shell, a second instance) changes it.
 func TestRecentReadsFollowWrites(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "shop.db")
+	path := storetest.DSN(t)
 	db := mustOpenDBAt(t, path)
 	ctx := context.Background()
 	u := mustCreateUser(t, db)
@@ -31,13 +31,9 @@ func TestRecentReadsFollowWrites(t *testing.T) {
 		t.Fatalf("session version still %d right after this process ended the sessions", after)
 	}
 
-	other, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other, d := openOther(t, path)
 	seen := read()
-	if _, err := other.ExecContext(ctx, "UPDATE users SET session_version = session_version + 1 WHERE id = ?", u.ID); err != nil {
+	if _, err := other.ExecContext(ctx, d.query("UPDATE users SET session_version = session_version + 1 WHERE id = ?"), u.ID); err != nil {
 		t.Fatal(err)
 	}
 	changed := time.Now()

@@ -89,13 +89,10 @@ func (db *DB) RequestRefund(ctx context.Context, who Actor, orderID, amount int6
 		if who.ID != 0 {
 			by = who.ID
 		}
-		res, err := tx.ExecContext(ctx, "INSERT INTO refund_requests (order_id, amount, status, requested_by, created_at) VALUES (?, ?, 'sending', ?, ?)",
-			o.ID, amount, by, formatTime(req.CreatedAt))
+		err = tx.QueryRowContext(ctx, "INSERT INTO refund_requests (order_id, amount, status, requested_by, created_at) VALUES (?, ?, 'sending', ?, ?) RETURNING id",
+			o.ID, amount, by, formatTime(req.CreatedAt)).Scan(&req.ID)
 		if err != nil {
 			return fmt.Errorf("record refund request: %w", err)
-		}
-		if req.ID, err = res.LastInsertId(); err != nil {
-			return err
 		}
 		return db.recordAudit(ctx, tx, who, "order.refund", fmt.Sprintf("order %d", o.ID), "asked for "+moneyText(amount, o.Currency))
 	})

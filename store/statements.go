@@ -12,12 +12,13 @@ import (
 // connection and reuses it.
 type stmtCache struct {
 	pool *sql.DB
+	d    dialect
 	mu   sync.Mutex
 	m    map[string]*sql.Stmt
 }
 
-func newStmtCache(pool *sql.DB) *stmtCache {
-	return &stmtCache{pool: pool, m: make(map[string]*sql.Stmt)}
+func newStmtCache(pool *sql.DB, d dialect) *stmtCache {
+	return &stmtCache{pool: pool, d: d, m: make(map[string]*sql.Stmt)}
 }
 
 func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
@@ -29,7 +30,7 @@ func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
 	}
 	// Prepare without the lock: preparing may wait for a connection that a transaction holds,
 	// and that transaction may itself be looking up statements.
-	st, err := c.pool.PrepareContext(ctx, query)
+	st, err := c.pool.PrepareContext(ctx, c.d.query(query))
 	if err != nil {
 		return nil, err
 	}
@@ -58,16 +59,16 @@ func (c *stmtCache) QueryContext(ctx context.Context, query string, args ...any)
 	if err != nil {
 		return nil, err
 	}
-	return st.QueryContext(ctx, args...)
+	return st.QueryContext(ctx, c.d.args(args)...)
 }
 
 // QueryRowContext runs a prepared single-row query on the pool.
 func (c *stmtCache) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	st, err := c.get(ctx, query)
 	if err != nil {
-		return c.pool.QueryRowContext(ctx, query, args...) // reports the same error through Scan
+		return c.pool.QueryRowContext(ctx, c.d.query(query), c.d.args(args)...) // reports the same error through Scan
 	}
-	return st.QueryRowContext(ctx, args...)
+	return st.QueryRowContext(ctx, c.d.args(args)...)
 }
 
 // writeTx is a write transaction whose statements come from the writer's cache. The writer pool
@@ -122,24 +123,27 @@ func (t *writeTx) prepareLater(ctx context.Context) {
 
 // ExecContext runs a statement in the transaction.
 func (t *writeTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	args = t.cache.d.args(args)
 	if st := t.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
-	return t.tx.ExecContext(ctx, query, args...)
+	return t.tx.ExecContext(ctx, t.cache.d.query(query), args...)
 }
 
 // QueryContext runs a query in the transaction.
 func (t *writeTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	args = t.cache.d.args(args)
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
-	return t.tx.QueryContext(ctx, query, args...)
+	return t.tx.QueryContext(ctx, t.cache.d.query(query), args...)
 }
 
 // QueryRowContext runs a single-row query in the transaction.
 func (t *writeTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	args = t.cache.d.args(args)
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
-	return t.tx.QueryRowContext(ctx, query, args...)
+	return t.tx.QueryRowContext(ctx, t.cache.d.query(query), args...)
 }

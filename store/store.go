@@ -13,12 +13,17 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 )
 
 // DB is the shop's database: a pool of read-only connections and a single writer connection,
-// so concurrent writes queue in Go instead of failing with SQLITE_BUSY.
+// so concurrent writes queue in Go instead of failing with SQLITE_BUSY. On PostgreSQL the
+// writers of every instance also take one lock per transaction (see postgres.go), so each
+// write sees the same database a single SQLite writer would.
 type DB struct {
+	d          dialect
+	pgConfig   *pgx.ConnConfig // PostgreSQL only: how to open the connection that listens (notes.go)
 	read       *sql.DB
 	write      *sql.DB
 	readStmts  *stmtCache // prepared statements of the reader pool
@@ -41,9 +46,34 @@ type DB struct {
 // timeLayout stores times as sortable UTC text, readable in the sqlite3 shell.
 const timeLayout = "2006-01-02T15:04:05.000Z"
 
-// Open opens (creating if needed) the database at path, applies pending migrations and seeds
-// the catalogue on first start (the seed is a migration, so it runs once).
-func Open(ctx context.Context, path string) (*DB, error) {
+// Open opens the shop's database and applies pending migrations (the seed catalogue is one, so
+// it runs once). dsn is a PostgreSQL URL (postgres://… or postgresql://…) or the path of an
+// SQLite file, created if needed.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	if isPostgresURL(dsn) {
+		return openPostgres(ctx, dsn)
+	}
+	return openSQLite(ctx, dsn)
+}
+
+func newDB(write *sql.DB, d dialect) *DB {
+	return &DB{write: write, d: d, writeStmts: newStmtCache(write, d), Now: time.Now,
+		events: make(chan applyRequest, maxEventBatch), closed: make(chan struct{}), stopped: make(chan struct{})}
+}
+
+// start finishes opening: migrations on the writer, then the reader pool and the committer.
+func (db *DB) start(ctx context.Context, read *sql.DB) error {
+	if err := db.migrate(ctx); err != nil {
+		return err
+	}
+	db.read, db.readStmts = read, newStmtCache(read, db.d)
+	db.wg.Add(1)
+	go db.commitEvents()
+	return nil
+}
+
+// openSQLite opens the SQLite file at path: a pool of read-only connections and one writer.
+func openSQLite(ctx context.Context, path string) (*DB, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -66,14 +96,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxIdleTime(0)
 	write.SetConnMaxLifetime(0)
-
-	db := &DB{write: write, writeStmts: newStmtCache(write), Now: time.Now,
-		events: make(chan applyRequest, maxEventBatch), closed: make(chan struct{}), stopped: make(chan struct{})}
 	if err := quickCheck(ctx, write); err != nil {
-		write.Close()
-		return nil, err
-	}
-	if err := db.migrate(ctx); err != nil {
 		write.Close()
 		return nil, err
 	}
@@ -86,9 +109,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
 	read.SetConnMaxIdleTime(0)
-	db.read, db.readStmts = read, newStmtCache(read)
-	db.wg.Add(1)
-	go db.commitEvents()
+	db := newDB(write, dialect{})
+	if err := db.start(ctx, read); err != nil {
+		read.Close()
+		write.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
@@ -117,7 +143,7 @@ func (db *DB) Close() error {
 // A write is what a full disk or a file turned read-only refuses while reads still work.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
-	if err := db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+	if err := db.readStmts.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return fmt.Errorf("ping database: %w", err)
 	}
 	err := db.inTx(ctx, func(tx *writeTx) error {
@@ -143,19 +169,30 @@ func quickCheck(ctx context.Context, db *sql.DB) error {
 }
 
 // IntegrityCheck runs SQLite's own consistency check and returns its verdict ("ok" when sound).
+// PostgreSQL checks its pages itself as it reads them; there it reports "ok".
 func (db *DB) IntegrityCheck(ctx context.Context) (string, error) {
+	if db.d.postgres {
+		return "ok", nil
+	}
 	var verdict string
 	err := db.read.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&verdict)
 	return verdict, err
 }
 
-// inTx runs fn in one write transaction (BEGIN IMMEDIATE) and commits when fn returns nil.
+// inTx runs fn in one write transaction (BEGIN IMMEDIATE; on PostgreSQL, with the writers'
+// lock) and commits when fn returns nil.
 func (db *DB) inTx(ctx context.Context, fn func(tx *writeTx) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	t := &writeTx{tx: tx, cache: db.writeStmts}
+	if db.d.postgres {
+		if err := lockWriters(ctx, t); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
 	defer t.prepareLater(ctx)
 	if err := fn(t); err != nil {
 		tx.Rollback()

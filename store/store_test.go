@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,21 +13,24 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"storefront/store/storetest"
 )
 
 // fixedNow is the clock most tests install, so stored timestamps are predictable.
 var fixedNow = time.Date(2031, time.March, 4, 5, 6, 7, 891_000_000, time.UTC)
 
-// mustOpenDB opens a fresh database in a temporary folder, with the clock fixed at fixedNow,
-// and closes it when the test ends.
+// mustOpenDB opens a fresh database (SQLite, or PostgreSQL when the tests run on it; see
+// storetest), with the clock fixed at fixedNow, and closes it when the test ends.
 func mustOpenDB(tb testing.TB) *DB {
 	tb.Helper()
-	db := mustOpenDBAt(tb, filepath.Join(tb.TempDir(), "shop.db"))
+	db := mustOpenDBAt(tb, storetest.DSN(tb))
 	db.Now = func() time.Time { return fixedNow }
 	return db
 }
 
-// mustOpenDBAt opens the database at path and closes it when the test ends.
+// mustOpenDBAt opens the database at path (an SQLite file or a PostgreSQL URL) and closes it
+// when the test ends.
 func mustOpenDBAt(tb testing.TB, path string) *DB {
 	tb.Helper()
 	db, err := Open(context.Background(), path)
@@ -35,6 +39,22 @@ func mustOpenDBAt(tb testing.TB, path string) *DB {
 	}
 	tb.Cleanup(func() { db.Close() })
 	return db
+}
+
+// openOther opens the database at dsn behind the store's back, as the sqlite3 shell, psql or
+// another process would; it takes the store's SQL (with ? placeholders).
+func openOther(tb testing.TB, dsn string) (*sql.DB, dialect) {
+	tb.Helper()
+	driver, d := "sqlite", dialect{}
+	if isPostgresURL(dsn) {
+		driver, d = "pgx", dialect{postgres: true}
+	}
+	other, err := sql.Open(driver, dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { other.Close() })
+	return other, d
 }
 
 // mustCreateUser creates an account with a unique email.
@@ -67,11 +87,14 @@ func mustExec(tb testing.TB, db *DB, query string, args ...any) {
 	}
 }
 
-// countRows runs a count(*) query (or any single-integer query) against the database.
+// countRows runs a count(*) query (or any single-integer query, or an INSERT … RETURNING id)
+// through the writer, which sees every commit.
 func countRows(tb testing.TB, db *DB, query string, args ...any) int {
 	tb.Helper()
 	var n int
-	if err := db.read.QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {
+	if err := db.inTx(context.Background(), func(tx *writeTx) error {
+		return tx.QueryRowContext(context.Background(), query, args...).Scan(&n)
+	}); err != nil {
 		tb.Fatalf("query %q: %v", query, err)
 	}
 	return n
@@ -82,12 +105,15 @@ func TestOpen(t *testing.T) {
 
 	t.Run("MigrationsRunOnce", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "nested", "folder", "shop.db")
+		if storetest.Postgres() {
+			path = storetest.DSN(t)
+		}
 		db, err := Open(ctx, path)
 		if err != nil {
 			t.Fatalf("first Open: %v", err)
 		}
 		readMigrations := func(db *DB) string {
-			rows, err := db.read.QueryContext(ctx, "SELECT version, name, applied_at FROM schema_migrations ORDER BY version")
+			rows, err := db.readStmts.QueryContext(ctx, "SELECT version, name, applied_at FROM schema_migrations ORDER BY version")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -105,11 +131,11 @@ func TestOpen(t *testing.T) {
 		}
 		firstMigrations := readMigrations(db)
 		firstProducts := countRows(t, db, "SELECT count(*) FROM products")
-		files, _ := fs.Glob(migrations, "migrations/*.sql")
-		if got, want := countRows(t, db, "SELECT count(*) FROM schema_migrations"), len(files); got != want || want < 2 {
+		files, _ := fs.Glob(migrations, db.d.migrations()+"*.sql")
+		if got, want := countRows(t, db, "SELECT count(*) FROM schema_migrations"), len(files); got != want || want < 1 {
 			t.Errorf("schema_migrations rows = %d, want %d", got, want)
 		}
-		if !strings.Contains(firstMigrations, "0002_seed_catalogue.sql") {
+		if firstProducts == 0 {
 			t.Errorf("schema_migrations = %q, want the seed migration recorded", firstMigrations)
 		}
 		if err := db.Close(); err != nil {
@@ -133,8 +159,32 @@ func TestOpen(t *testing.T) {
 		}
 	})
 
+	t.Run("InstancesStartingTogether", func(t *testing.T) {
+		dsn := storetest.DSN(t)
+		var wg sync.WaitGroup
+		dbs := make([]*DB, 4)
+		errs := make([]error, len(dbs))
+		for i := range dbs {
+			wg.Go(func() { dbs[i], errs[i] = Open(ctx, dsn) })
+		}
+		wg.Wait()
+		for i, db := range dbs {
+			if errs[i] != nil {
+				t.Fatalf("Open %d of %d at once: %v", i+1, len(dbs), errs[i])
+			}
+			defer db.Close()
+		}
+		files, _ := fs.Glob(migrations, dbs[0].d.migrations()+"*.sql")
+		if got, want := countRows(t, dbs[0], "SELECT count(*) FROM schema_migrations"), len(files); got != want {
+			t.Errorf("schema_migrations rows = %d, want %d (each migration once)", got, want)
+		}
+		if got := countRows(t, dbs[0], "SELECT count(*) FROM products"); got != 8 {
+			t.Errorf("products = %d, want the 8 of the seed, once", got)
+		}
+	})
+
 	t.Run("DataSurvivesReopen", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "shop.db")
+		path := storetest.DSN(t)
 		db, err := Open(ctx, path)
 		if err != nil {
 			t.Fatal(err)
@@ -154,6 +204,9 @@ func TestOpen(t *testing.T) {
 	})
 
 	t.Run("Pragmas", func(t *testing.T) {
+		if storetest.Postgres() {
+			t.Skip("SQLite's settings")
+		}
 		db := mustOpenDB(t)
 		var mode string
 		if err := db.write.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
@@ -192,7 +245,11 @@ func TestPingAndIntegrity(t *testing.T) {
 	t.Run("WritesRefused", func(t *testing.T) {
 		db := mustOpenDB(t)
 		// What a full disk or a read-only file does: reads still answer, commits fail.
-		if _, err := db.write.ExecContext(ctx, "PRAGMA query_only = 1"); err != nil {
+		readOnly := "PRAGMA query_only = 1"
+		if db.d.postgres {
+			readOnly = "SET default_transaction_read_only = on"
+		}
+		if _, err := db.write.ExecContext(ctx, readOnly); err != nil {
 			t.Fatal(err)
 		}
 		if err := db.Ping(ctx); err == nil {
@@ -201,6 +258,9 @@ func TestPingAndIntegrity(t *testing.T) {
 	})
 
 	t.Run("Damaged", func(t *testing.T) {
+		if storetest.Postgres() {
+			t.Skip("a damaged SQLite file")
+		}
 		path := filepath.Join(t.TempDir(), "shop.db")
 		db, err := Open(ctx, path)
 		if err != nil {
@@ -217,7 +277,7 @@ func TestPingAndIntegrity(t *testing.T) {
 	})
 
 	t.Run("Closed", func(t *testing.T) {
-		closed, err := Open(ctx, filepath.Join(t.TempDir(), "shop.db"))
+		closed, err := Open(ctx, storetest.DSN(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -453,13 +513,13 @@ func TestInjectedClock(t *testing.T) {
 	}
 	// Stored as sortable UTC text.
 	var created, added string
-	if err := db.read.QueryRowContext(ctx, "SELECT created_at FROM orders WHERE id = ?", o.ID).Scan(&created); err != nil {
+	if err := db.readStmts.QueryRowContext(ctx, "SELECT created_at FROM orders WHERE id = ?", o.ID).Scan(&created); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := created, "2029-12-31T21:59:58.123Z"; got != want {
 		t.Errorf("orders.created_at = %q, want %q", got, want)
 	}
-	if err := db.read.QueryRowContext(ctx, "SELECT added_at FROM cart_items").Scan(&added); err != nil {
+	if err := db.readStmts.QueryRowContext(ctx, "SELECT added_at FROM cart_items").Scan(&added); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := added, "2029-12-31T21:59:58.123Z"; got != want {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -24,16 +23,11 @@ type User struct {
 func (db *DB) CreateUser(ctx context.Context, email, passwordHash string) (User, error) {
 	u := User{Email: email, PasswordHash: passwordHash, SessionVersion: 1, CreatedAt: db.Now()}
 	err := db.inTx(ctx, func(tx *writeTx) error {
-		res, err := tx.ExecContext(ctx,
-			"INSERT INTO users (email, password_hash, session_version, created_at) VALUES (?, ?, 1, ?)",
-			email, passwordHash, formatTime(u.CreatedAt))
-		if err != nil {
-			return err
-		}
-		u.ID, err = res.LastInsertId()
-		return err
+		return tx.QueryRowContext(ctx,
+			"INSERT INTO users (email, password_hash, session_version, created_at) VALUES (?, ?, 1, ?) RETURNING id",
+			email, passwordHash, formatTime(u.CreatedAt)).Scan(&u.ID)
 	})
-	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+	if isUniqueViolation(err, "", "") {
 		return User{}, ErrConflict
 	}
 	if err != nil {
