@@ -20,7 +20,7 @@ import (
 // before it is read whole, and nothing is written or spooled to disk.
 func TestBodiesAreCapped(t *testing.T) {
 	shop := newTestShop(t)
-	db := shopSQL(t, shop)
+	db := shop.sql(t)
 	c := shop.client()
 
 	big := url.Values{"email": {strings.Repeat("a", 100<<10) + "@example.com"}, "password": {"whatever1"}}
@@ -82,7 +82,7 @@ func TestWritesWithoutLoginAreLimited(t *testing.T) {
 		if res := shop.serveFrom("192.0.2.2:1", http.MethodPost, "/signup", credentials("elsewhere@example.com", testPassword)); res.Code != http.StatusSeeOther {
 			t.Errorf("sign-up from another address: status %d, want 303", res.Code)
 		}
-		if got := sqlInt(t, shopSQL(t, shop), "SELECT count(*) FROM users"); got != signupPerAddress+1 {
+		if got := sqlInt(t, shop.sql(t), "SELECT count(*) FROM users"); got != signupPerAddress+1 {
 			t.Errorf("%d accounts, want %d", got, signupPerAddress+1)
 		}
 	})
@@ -98,7 +98,7 @@ func TestWritesWithoutLoginAreLimited(t *testing.T) {
 		if res := shop.serveFrom("192.0.2.1:1", http.MethodPost, "/cart/items", add); res.Code != http.StatusTooManyRequests || res.Header().Get("Retry-After") == "" {
 			t.Errorf("a new cart over the limit: status %d, want 429 with Retry-After", res.Code)
 		}
-		if got := sqlInt(t, shopSQL(t, shop), "SELECT count(*) FROM carts"); got != cartsPerAddr {
+		if got := sqlInt(t, shop.sql(t), "SELECT count(*) FROM carts"); got != cartsPerAddr {
 			t.Errorf("%d carts, want %d", got, cartsPerAddr)
 		}
 		// A shopper who already has a cart keeps using it.

@@ -109,7 +109,7 @@ func TestSignup(t *testing.T) {
 
 	t.Run("EmailNormalised", func(t *testing.T) {
 		shop := newTestShop(t)
-		db := shopSQL(t, shop)
+		db := shop.sql(t)
 		res := shop.client().post("/signup", credentials("  Ann.Smith@Example.COM \t", testPassword))
 		if got, want := res.StatusCode, http.StatusSeeOther; got != want {
 			t.Fatalf("status: got %d, want %d\n%s", got, want, res.body)
@@ -129,7 +129,7 @@ func TestSignup(t *testing.T) {
 
 	t.Run("InvalidEmail", func(t *testing.T) {
 		shop := newTestShop(t)
-		db := shopSQL(t, shop)
+		db := shop.sql(t)
 		for _, tc := range []struct{ email, message string }{
 			{"", "Enter your email address."},
 			{"   ", "Enter your email address."},
@@ -161,7 +161,7 @@ func TestSignup(t *testing.T) {
 
 	t.Run("BadPassword", func(t *testing.T) {
 		shop := newTestShop(t)
-		db := shopSQL(t, shop)
+		db := shop.sql(t)
 		for _, tc := range []struct{ password, message string }{
 			{"", "Choose a password."},
 			{"short", "Use at least 8 characters."},
@@ -194,7 +194,7 @@ func TestSignup(t *testing.T) {
 
 	t.Run("DuplicateEmail", func(t *testing.T) {
 		shop := newTestShop(t)
-		db := shopSQL(t, shop)
+		db := shop.sql(t)
 		shop.client().signup("ann@example.com")
 		c := shop.client()
 		res := c.post("/signup", credentials(" ANN@example.com", "another password"))

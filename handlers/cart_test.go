@@ -153,7 +153,7 @@ func TestAddToCart(t *testing.T) {
 func TestAddToCartRefusesBadInput(t *testing.T) {
 	t.Parallel()
 	shop := newTestShop(t)
-	db := shopSQL(t, shop)
+	db := shop.sql(t)
 	mug := productID(t, shop, "stoneware-mug")
 	retired := productID(t, shop, "enamel-pin-set")
 	sqlExec(t, db, "UPDATE products SET active = 0 WHERE id = ?", retired)
@@ -218,7 +218,7 @@ func TestAddToCartRefusesBadInput(t *testing.T) {
 func TestCartLineLimit(t *testing.T) {
 	t.Parallel()
 	shop := newTestShop(t)
-	db := shopSQL(t, shop)
+	db := shop.sql(t)
 	insertProducts(t, db, store.MaxCartLines+1-8)
 	products, err := shop.db.Products(context.Background())
 	if err != nil {
@@ -339,7 +339,7 @@ func TestSetCartQuantity(t *testing.T) {
 
 	t.Run("BadQuantity", func(t *testing.T) {
 		shop, c, tote, mug := setup(t)
-		db := shopSQL(t, shop)
+		db := shop.sql(t)
 		const message = "Quantity must be a whole number from 0 to 99."
 		for _, quantity := range []string{"100", "-1", "abc", "1.5", "", " "} {
 			for _, htmx := range []bool{false, true} {
@@ -371,7 +371,7 @@ func TestSetCartQuantity(t *testing.T) {
 
 	t.Run("NotInCart", func(t *testing.T) {
 		shop, c, tote, mug := setup(t)
-		db := shopSQL(t, shop)
+		db := shop.sql(t)
 		succulent := productID(t, shop, "desk-succulent")
 		res := c.post(linePath(succulent), quantityForm("2"))
 		if got, want := res.StatusCode, http.StatusBadRequest; got != want {
@@ -414,7 +414,7 @@ func TestCartMerge(t *testing.T) {
 
 	t.Run("SumsQuantitiesAndPersists", func(t *testing.T) {
 		shop := newTestShop(t)
-		db := shopSQL(t, shop)
+		db := shop.sql(t)
 		tote, mug := productID(t, shop, "canvas-tote"), productID(t, shop, "stoneware-mug")
 		owner := shop.client()
 		owner.signup("kim@example.com")
@@ -485,7 +485,7 @@ func TestCartMerge(t *testing.T) {
 
 	t.Run("CapsLines", func(t *testing.T) {
 		shop := newTestShop(t)
-		db := shopSQL(t, shop)
+		db := shop.sql(t)
 		insertProducts(t, db, 45)
 		products, err := shop.db.Products(context.Background())
 		if err != nil {

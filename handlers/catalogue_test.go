@@ -6,34 +6,16 @@ import (
 	"fmt"
 	"html"
 	"net/http"
-	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"storefront/components"
+	"storefront/store/storetest"
 )
 
-// shopSQL opens a second connection to a test shop's database, for changes no handler makes
-// (retiring a product, adding products). newTestShop keeps the file in its test's temp folder.
-func shopSQL(t *testing.T, shop *testShop) *sql.DB {
-	t.Helper()
-	matches, err := filepath.Glob(filepath.Join(filepath.Dir(shop.t.TempDir()), "*", "shop.db"))
-	if err != nil || len(matches) != 1 {
-		t.Fatalf("find the shop's database: %v %v", matches, err)
-	}
-	uri := (&url.URL{Scheme: "file", Path: matches[0]}).String() + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
-	db, err := sql.Open("sqlite", uri)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 // sqlExec runs a statement against the shop's database and fails the test if it fails.
-func sqlExec(t *testing.T, db *sql.DB, query string, args ...any) sql.Result {
+func sqlExec(t *testing.T, db storetest.DB, query string, args ...any) sql.Result {
 	t.Helper()
 	res, err := db.Exec(query, args...)
 	if err != nil {
@@ -43,7 +25,7 @@ func sqlExec(t *testing.T, db *sql.DB, query string, args ...any) sql.Result {
 }
 
 // sqlInt runs a query that answers one integer, such as a count.
-func sqlInt(t *testing.T, db *sql.DB, query string, args ...any) int {
+func sqlInt(t *testing.T, db storetest.DB, query string, args ...any) int {
 	t.Helper()
 	var n int
 	if err := db.QueryRow(query, args...).Scan(&n); err != nil {
@@ -53,18 +35,13 @@ func sqlInt(t *testing.T, db *sql.DB, query string, args ...any) int {
 }
 
 // insertProducts adds n active products to the catalogue and returns their ids.
-func insertProducts(t *testing.T, db *sql.DB, n int) []int64 {
+func insertProducts(t *testing.T, db storetest.DB, n int) []int64 {
 	t.Helper()
 	ids := make([]int64, n)
 	for i := range n {
-		res := sqlExec(t, db, `INSERT INTO products (slug, name, description, price, currency, image, created_at)
-			VALUES (?, ?, 'A product made for tests.', ?, 'usd', 'canvas-tote.svg', '2025-01-01T00:00:00.000Z')`,
-			fmt.Sprintf("extra-%03d", i), fmt.Sprintf("Extra Product %03d", i), 100+i)
-		id, err := res.LastInsertId()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[i] = id
+		ids[i] = int64(sqlInt(t, db, `INSERT INTO products (slug, name, description, price, currency, image, created_at)
+			VALUES (?, ?, 'A product made for tests.', ?, 'usd', 'canvas-tote.svg', '2025-01-01T00:00:00.000Z') RETURNING id`,
+			fmt.Sprintf("extra-%03d", i), fmt.Sprintf("Extra Product %03d", i), 100+i))
 	}
 	return ids
 }
@@ -126,7 +103,7 @@ func TestCatalogue(t *testing.T) {
 
 	t.Run("InactiveProductDisappears", func(t *testing.T) {
 		shop := newTestShop(t)
-		db := shopSQL(t, shop)
+		db := shop.sql(t)
 		c := shop.client()
 		if res := c.get("/"); !strings.Contains(res.body, "Canvas Tote Bag") {
 			t.Fatalf("tote missing before it was retired:\n%s", res.body)
@@ -155,7 +132,7 @@ func TestCatalogue(t *testing.T) {
 
 	t.Run("NewProductAppears", func(t *testing.T) {
 		shop := newTestShop(t)
-		insertProducts(t, shopSQL(t, shop), 1)
+		insertProducts(t, shop.sql(t), 1)
 		res := shop.client().get("/")
 		if !strings.Contains(res.body, "Extra Product 000") || !strings.Contains(res.body, "$1.00") {
 			t.Errorf("product added to the database is not listed:\n%s", res.body)

@@ -11,7 +11,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +22,7 @@ import (
 	"storefront/live"
 	"storefront/payments"
 	"storefront/store"
+	"storefront/store/storetest"
 )
 
 // testSecret signs the webhooks of test shops.
@@ -33,6 +33,7 @@ type testShop struct {
 	t        *testing.T
 	srv      *httptest.Server
 	db       *store.DB
+	dsn      string // where db is: an SQLite file, or a PostgreSQL schema (see storetest)
 	checkout PaymentGateway
 	fake     *fakeCheckout // nil when a real gateway is used
 	broker   *live.Broker[*store.Order]
@@ -46,14 +47,22 @@ type shopOption func(*Deps)
 // withCheckout replaces the fake payment provider, e.g. by a gateway to stripe-mock.
 func withCheckout(c PaymentGateway) shopOption { return func(d *Deps) { d.Payments = c } }
 
+// sql opens a connection to the shop's database behind the store's back, for changes no
+// handler makes (retiring a product, adding products) and for counting rows.
+func (s *testShop) sql(t *testing.T) storetest.DB {
+	t.Helper()
+	return storetest.Conn(t, s.dsn)
+}
+
 func newTestShop(t *testing.T, opts ...shopOption) *testShop {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "shop.db"))
+	dsn := storetest.DSN(t)
+	db, err := store.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	s := &testShop{t: t, db: db, fake: &fakeCheckout{}, broker: live.NewBroker[*store.Order](), logs: &syncBuffer{}, done: make(chan struct{})}
+	s := &testShop{t: t, db: db, dsn: dsn, fake: &fakeCheckout{}, broker: live.NewBroker[*store.Order](), logs: &syncBuffer{}, done: make(chan struct{})}
 	cookies := sessions.NewCookieStore([]byte("0123456789abcdef0123456789abcdef"), []byte("abcdef0123456789abcdef0123456789"))
 	cookies.Options = &sessions.Options{Path: "/", MaxAge: 3600, HttpOnly: true, SameSite: http.SameSiteLaxMode}
 	d := Deps{

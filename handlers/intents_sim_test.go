@@ -80,7 +80,7 @@ func TestPayOnPageThroughSimulator(t *testing.T) {
 		t.Parallel()
 		s := startSimulatedShop(t, 0, true, nil)
 		s.proxy.setLoseAnswers(1) // every event reaches the shop twice: its first answer is lost
-		raw := simShopDB(t, s.testShop)
+		raw := s.testShop.sql(t)
 		c := s.client()
 		c.signup("pia@example.com")
 		c.addToCart("canvas-tote", 2)

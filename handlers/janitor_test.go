@@ -15,7 +15,7 @@ import (
 func TestTidyRemovesWhatShoppersLeaveBehind(t *testing.T) {
 	t.Parallel()
 	shop := newTestShop(t)
-	db := shopSQL(t, shop)
+	db := shop.sql(t)
 	ctx := context.Background()
 
 	idleGuest := shop.client()

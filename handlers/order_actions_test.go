@@ -41,7 +41,7 @@ func TestResumePayment(t *testing.T) {
 		c.signup("ann@example.com")
 		c.addToCart("canvas-tote", 1)
 		o := c.checkout()
-		db := shopSQL(t, shop)
+		db := shop.sql(t)
 		sqlExec(t, db, "UPDATE orders SET session_expires_at = '2020-01-01T00:00:00.000Z' WHERE id = ?", o.ID)
 
 		res := c.post(fmt.Sprintf("/orders/%d/pay", o.ID), nil, "HX-Request", "true")

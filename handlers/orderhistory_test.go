@@ -27,7 +27,7 @@ func rowIDs(body string) []string {
 // bought over the years: copies of nothing, expired, of 1.00 each.
 func pastOrders(t *testing.T, shop *testShop, userID int64, n int) {
 	t.Helper()
-	db := shopSQL(t, shop)
+	db := shop.sql(t)
 	for i := range n {
 		sqlExec(t, db, `INSERT INTO orders (user_id, cart_fingerprint, status, amount_total, currency, created_at, updated_at)
 			VALUES (?, ?, 'expired', 100, 'usd', '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z')`, userID, fmt.Sprint("past-", i))
@@ -186,7 +186,7 @@ func TestOrderDetail(t *testing.T) {
 func TestBuyAgain(t *testing.T) {
 	t.Parallel()
 	shop := newTestShop(t)
-	db := shopSQL(t, shop)
+	db := shop.sql(t)
 	ann := shop.client()
 	ann.signup("ann@example.com")
 	tote := ann.addToCart("canvas-tote", 2)

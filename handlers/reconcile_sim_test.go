@@ -38,7 +38,7 @@ func TestReconcileRecoversDroppedWebhooks(t *testing.T) {
 	if got := shop.order(o.ID); got.Status != store.StatusPaid {
 		t.Fatalf("order is %s after reconcile, want paid (%s)", got.Status, r)
 	}
-	db := simShopDB(t, shop.testShop)
+	db := shop.testShop.sql(t)
 	if n := sqlInt(t, db, "SELECT count(*) FROM stripe_events WHERE type = 'checkout.session.completed'"); n != 1 {
 		t.Errorf("%d checkout.session.completed events stored, want 1", n)
 	}

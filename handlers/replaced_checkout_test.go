@@ -92,7 +92,7 @@ func TestReplacedCheckoutClosed(t *testing.T) {
 		c.addToCart("canvas-tote", 1)
 		o := c.checkout()
 		// The session closes in a minute: too soon to send the shopper back to it.
-		sqlExec(t, shopSQL(t, shop), "UPDATE orders SET session_expires_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+1 minute') WHERE id = ?", o.ID)
+		sqlExec(t, shop.sql(t), "UPDATE orders SET session_expires_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+1 minute') WHERE id = ?", o.ID)
 		for _, action := range []string{"pay", "cancel"} {
 			res := c.post(fmt.Sprintf("/orders/%d/%s", o.ID, action), nil)
 			if res.StatusCode != http.StatusConflict || !strings.Contains(res.body, "has just been paid") {

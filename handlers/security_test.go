@@ -169,7 +169,7 @@ func TestSessionCookie(t *testing.T) {
 func TestCrossOriginProtection(t *testing.T) {
 	t.Parallel()
 	shop := newTestShop(t)
-	db := shopSQL(t, shop)
+	db := shop.sql(t)
 	mug := productID(t, shop, "stoneware-mug")
 
 	user := shop.client()

@@ -3,7 +3,6 @@ package handlers
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -346,21 +345,6 @@ func simCountLines(logs string, parts ...string) int {
 	return n
 }
 
-// simShopDB opens the shop's database file read-only, to count rows behind the store's back.
-func simShopDB(t *testing.T, shop *testShop) *sql.DB {
-	t.Helper()
-	matches, err := filepath.Glob(filepath.Join(filepath.Dir(shop.t.TempDir()), "*", "shop.db"))
-	if err != nil || len(matches) != 1 {
-		t.Fatalf("find the shop's database: %v %v", matches, err)
-	}
-	uri := (&url.URL{Scheme: "file", Path: matches[0]}).String() + "?_pragma=busy_timeout(10000)&_pragma=query_only(1)"
-	db, err := sql.Open("sqlite", uri)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 // asStripeError returns err's *stripe.Error, failing the test if it has none.
 func asStripeError(t *testing.T, err error) *stripe.Error {
@@ -683,7 +667,7 @@ func TestSimulatorThroughShop(t *testing.T) {
 	t.Run("Retries", func(t *testing.T) {
 		t.Parallel()
 		s := newSimulatedShop(t, 2)
-		raw := simShopDB(t, s.testShop)
+		raw := s.testShop.sql(t)
 		c := s.client()
 		u := c.signup("fay@example.com")
 		c.addToCart("desk-succulent", 3)
@@ -735,7 +719,7 @@ func TestSimulatorThroughShop(t *testing.T) {
 		t.Parallel()
 		s := newSimulatedShop(t, 0)
 		s.proxy.setLoseAnswers(1)
-		raw := simShopDB(t, s.testShop)
+		raw := s.testShop.sql(t)
 		c := s.client()
 		u := c.signup("gus@example.com")
 		c.addToCart("enamel-pin-set", 2)

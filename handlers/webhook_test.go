@@ -2,12 +2,9 @@ package handlers
 
 import (
 	"bytes"
-	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -18,39 +15,15 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"storefront/store"
+	"storefront/store/storetest"
 )
 
-// newShopWithSecrets is a test shop whose webhook accepts exactly the given secrets, on a database
-// file whose rows the test can count through the returned read-only connection.
-func newShopWithSecrets(t *testing.T, secrets ...string) (*testShop, *sql.DB) {
+// newShopWithSecrets is a test shop whose webhook accepts exactly the given secrets, with a
+// connection to its database to count rows through.
+func newShopWithSecrets(t *testing.T, secrets ...string) (*testShop, storetest.DB) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "webhook.db")
-	db, err := store.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	shop := newTestShop(t, func(d *Deps) {
-		d.Store = db
-		d.WebhookSecrets = secrets
-	})
-	shop.db = db
-	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
-	return shop, raw
-}
-
-// whCountRows runs a SELECT count(*) … query against the shop's database file.
-func whCountRows(t *testing.T, raw *sql.DB, query string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := raw.QueryRow(query, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
+	shop := newTestShop(t, func(d *Deps) { d.WebhookSecrets = secrets })
+	return shop, shop.sql(t)
 }
 
 // whPostWebhookHeader delivers body with a Stripe-Signature header of the test's choosing ("" sends none).
@@ -448,10 +421,10 @@ func TestWebhookConcurrentDuplicates(t *testing.T) {
 	if got, want := outcomes["duplicate"], n-1; got != want {
 		t.Errorf("%d deliveries were duplicates, want %d (outcomes %v)", got, want, outcomes)
 	}
-	if got, want := whCountRows(t, raw, "SELECT count(*) FROM stripe_events WHERE id = ?", "evt_concurrent"), 1; got != want {
+	if got, want := sqlInt(t, raw, "SELECT count(*) FROM stripe_events WHERE id = ?", "evt_concurrent"), 1; got != want {
 		t.Errorf("%d stripe_events rows, want %d", got, want)
 	}
-	if got, want := whCountRows(t, raw, "SELECT count(*) FROM stripe_events"), 1; got != want {
+	if got, want := sqlInt(t, raw, "SELECT count(*) FROM stripe_events"), 1; got != want {
 		t.Errorf("%d stripe_events rows in all, want %d", got, want)
 	}
 	if got := whDrain(sub); len(got) != 1 || got[0].Status != store.StatusPaid {
@@ -571,7 +544,7 @@ func TestWebhookRefused(t *testing.T) {
 			if got, want := shop.order(o.ID).Status, store.StatusPending; got != want {
 				t.Errorf("order is %s, want %s", got, want)
 			}
-			if got, want := whCountRows(t, raw, "SELECT count(*) FROM stripe_events"), 0; got != want {
+			if got, want := sqlInt(t, raw, "SELECT count(*) FROM stripe_events"), 0; got != want {
 				t.Errorf("%d stripe_events rows, want %d", got, want)
 			}
 			if got := whDrain(sub); len(got) != 0 {

@@ -3,7 +3,6 @@ package mail_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,11 +11,12 @@ import (
 	"storefront/mail"
 	"storefront/mail/mailtest"
 	"storefront/store"
+	"storefront/store/storetest"
 )
 
 func TestExactlyOneReceipt(t *testing.T) {
 	c := newClock()
-	db := openStore(t, filepath.Join(t.TempDir(), "shop.db"), c)
+	db := openStore(t, storetest.DSN(t), c)
 	srv := mailtest.Start(t)
 	o := pendingOrder(t, db, "cs_once")
 
@@ -53,7 +53,7 @@ func TestExactlyOneReceipt(t *testing.T) {
 
 func TestRetryWhileServerDown(t *testing.T) {
 	c := newClock()
-	db := openStore(t, filepath.Join(t.TempDir(), "shop.db"), c)
+	db := openStore(t, storetest.DSN(t), c)
 	srv := mailtest.Start(t)
 	srv.Down()
 	w := startWorker(t, db, smtpSender(t, srv), c)
@@ -80,7 +80,7 @@ func TestRetryWhileServerDown(t *testing.T) {
 
 func TestGiveUpAfterADay(t *testing.T) {
 	c := newClock()
-	db := openStore(t, filepath.Join(t.TempDir(), "shop.db"), c)
+	db := openStore(t, storetest.DSN(t), c)
 	srv := mailtest.Start(t)
 	srv.Down()
 	w := startWorker(t, db, smtpSender(t, srv), c)
@@ -124,7 +124,7 @@ func TestRetryDelay(t *testing.T) {
 
 func TestSentAfterRestart(t *testing.T) {
 	c := newClock()
-	path := filepath.Join(t.TempDir(), "shop.db")
+	path := storetest.DSN(t)
 	srv := mailtest.Start(t)
 
 	// The shop queues two messages, claims one as a worker would, and stops before sending:

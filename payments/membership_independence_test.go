@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"storefront/store"
+	"storefront/store/storetest"
 )
 
 // A subEvent is one event of a subscription's life, built for a given subscription, customer
@@ -127,7 +127,7 @@ type membershipState struct {
 // when the events come in Stripe's order.
 func TestSubscriptionEventOrderDoesNotMatter(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "shop.db"))
+	db, err := store.Open(ctx, storetest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestSubscriptionLivesEndAsStripeSays(t *testing.T) {
 		"FixedInTheSameSecond": store.SubActive, "CancelResumeCancelEnd": store.SubCanceled, "Resumed": store.SubActive,
 	}
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "shop.db"))
+	db, err := store.Open(ctx, storetest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,13 +3,13 @@ package payments
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"storefront/store"
+	"storefront/store/storetest"
 )
 
 // A history is the events Stripe sends for one checkout, in the order it sends them. Each event is
@@ -105,7 +105,7 @@ type orderState struct {
 // order. Webhooks are delivered at least once and in no set order, so nothing else is acceptable.
 func TestEventOrderDoesNotMatter(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "shop.db"))
+	db, err := store.Open(ctx, storetest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

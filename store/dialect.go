@@ -2,10 +2,11 @@ package store
 
 import (
 	"errors"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"storefront/store/internal/sqlbind"
 )
 
 // dialect is what differs between the two databases the store runs on. The store's SQL is
@@ -21,7 +22,7 @@ func (d dialect) query(q string) string {
 	if !d.postgres {
 		return q
 	}
-	return rebind(q)
+	return sqlbind.Rebind(q)
 }
 
 // args returns args as the database takes them.
@@ -39,46 +40,6 @@ func (d dialect) args(args []any) []any {
 		}
 	}
 	return args
-}
-
-// rebind turns `?` placeholders into PostgreSQL's `$1, $2, …` in order, and `?N` into `$N`,
-// leaving quoted text and identifiers alone.
-func rebind(q string) string {
-	if !strings.ContainsRune(q, '?') {
-		return q
-	}
-	var b strings.Builder
-	b.Grow(len(q) + 8)
-	n := 0
-	for i := 0; i < len(q); i++ {
-		c := q[i]
-		switch c {
-		case '\'', '"':
-			end := strings.IndexByte(q[i+1:], c)
-			if end < 0 {
-				b.WriteString(q[i:])
-				return b.String()
-			}
-			b.WriteString(q[i : i+end+2])
-			i += end + 1
-		case '?':
-			j := i + 1
-			for j < len(q) && q[j] >= '0' && q[j] <= '9' {
-				j++
-			}
-			b.WriteByte('$')
-			if j > i+1 {
-				b.WriteString(q[i+1 : j])
-				i = j - 1
-			} else {
-				n++
-				b.WriteString(strconv.Itoa(n))
-			}
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
 }
 
 // isUniqueViolation reports whether err is a unique constraint refusing a row, in either

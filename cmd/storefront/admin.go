@@ -15,7 +15,8 @@ import (
 const adminUsage = "usage: storefront admin grant|revoke EMAIL"
 
 // runAdmin is `storefront admin grant EMAIL` and `storefront admin revoke EMAIL`: it gives or
-// takes away the admin role of an existing account, in the database DB_PATH (or -db) names.
+// takes away the admin role of an existing account, in the database DATABASE_URL, or else
+// DB_PATH (or -db), names.
 // It may run while the shop serves from the same database.
 func runAdmin(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("storefront admin", flag.ContinueOnError)
@@ -24,7 +25,10 @@ func runAdmin(ctx context.Context, args []string, getenv func(string) string, st
 	if v := strings.TrimSpace(getenv("DB_PATH")); v != "" {
 		dbPath = v
 	}
-	fs.StringVar(&dbPath, "db", dbPath, "SQLite database file (DB_PATH)")
+	if v := strings.TrimSpace(getenv("DATABASE_URL")); v != "" {
+		dbPath = v
+	}
+	fs.StringVar(&dbPath, "db", dbPath, "SQLite database file (DB_PATH) or PostgreSQL URL (DATABASE_URL)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -34,7 +38,7 @@ func runAdmin(ctx context.Context, args []string, getenv func(string) string, st
 	grant, email := fs.Arg(0) == "grant", strings.ToLower(strings.TrimSpace(fs.Arg(1)))
 	db, err := store.Open(ctx, dbPath)
 	if err != nil {
-		return fmt.Errorf("database %s: %w", dbPath, err)
+		return fmt.Errorf("database: %w", err)
 	}
 	defer db.Close()
 	err = db.SetAdmin(ctx, store.Actor{Email: "command line"}, email, grant)

@@ -33,6 +33,7 @@ type config struct {
 	addr           string
 	baseURL        *url.URL // nil: derived from the listening port
 	dbPath         string
+	databaseURL    string // PostgreSQL; set, it is used instead of the SQLite file at dbPath
 	sessionKey     string // comma-separated; empty: generated once and kept next to the database
 	logLevel       slog.Level
 	stripeSecret   string
@@ -73,6 +74,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	c.databaseURL = env("DATABASE_URL", "")
 	c.sessionKey = env("SESSION_KEY", "")
 	c.stripeSecret = env("STRIPE_SECRET_KEY", "")
 	c.stripePublic = env("STRIPE_PUBLISHABLE_KEY", "")
@@ -83,6 +85,14 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		}
 	}
 
+	if c.databaseURL != "" {
+		if !strings.HasPrefix(c.databaseURL, "postgres://") && !strings.HasPrefix(c.databaseURL, "postgresql://") {
+			return c, errors.New("DATABASE_URL must be a PostgreSQL URL such as postgres://shop:secret@db.internal:5432/shop (unset, the shop uses the SQLite file DB_PATH)")
+		}
+		if c.sessionKey == "" {
+			return c, errors.New("DATABASE_URL is set: set SESSION_KEY too (see the README), so that every instance of the shop signs cookies with the same key")
+		}
+	}
 	if _, _, err := net.SplitHostPort(c.addr); err != nil {
 		return c, fmt.Errorf("ADDR %q is not a listen address like :8000 or 127.0.0.1:8000", c.addr)
 	}
@@ -181,6 +191,25 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		}
 	}
 	return c, nil
+}
+
+// database is what store.Open takes: the PostgreSQL URL, or the SQLite file.
+func (c config) database() string {
+	if c.databaseURL != "" {
+		return c.databaseURL
+	}
+	return c.dbPath
+}
+
+// databaseName names the database in messages and logs, without a password.
+func (c config) databaseName() string {
+	if c.databaseURL == "" {
+		return c.dbPath
+	}
+	if u, err := url.Parse(c.databaseURL); err == nil {
+		return u.Redacted()
+	}
+	return "DATABASE_URL"
 }
 
 // sessionKeyPairs returns gorilla/sessions key pairs (authentication, encryption) for each

@@ -35,9 +35,9 @@ func reconcileCommand(ctx context.Context, args []string, getenv func(string) st
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, cfg.dbPath)
+	db, err := store.Open(ctx, cfg.database())
 	if err != nil {
-		return fmt.Errorf("database %s: %w", cfg.dbPath, err)
+		return fmt.Errorf("database %s: %w", cfg.databaseName(), err)
 	}
 	defer db.Close()
 	gw := payments.Config{SecretKey: cfg.stripeSecret, APIBase: cfg.apiBase, MaxRetries: 2}

@@ -33,16 +33,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer logOut.Close()
 	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: cfg.logLevel}))
 
-	if err := checkWritable(cfg.dbPath); err != nil {
-		return err
+	if cfg.databaseURL == "" || cfg.simulated() { // the simulator keeps its state beside DB_PATH
+		if err := checkWritable(cfg.dbPath); err != nil {
+			return err
+		}
 	}
 	keyPairs, err := sessionKeyPairs(cfg)
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, cfg.dbPath)
+	db, err := store.Open(ctx, cfg.database())
 	if err != nil {
-		return fmt.Errorf("database %s: %w", cfg.dbPath, err)
+		return fmt.Errorf("database %s: %w", cfg.databaseName(), err)
 	}
 	defer db.Close()
 
@@ -128,7 +130,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	logger.Info("storefront started", "url", baseURL.String(), "addr", ln.Addr().String(), "db", cfg.dbPath)
+	logger.Info("storefront started", "url", baseURL.String(), "addr", ln.Addr().String(), "db", cfg.databaseName())
 
 	select {
 	case err := <-serveErr:

@@ -6,13 +6,19 @@ package storetest
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+
+	"storefront/store/internal/sqlbind"
 )
 
 // EnvURL names the PostgreSQL database the tests use; unset, they use SQLite.
@@ -57,3 +63,44 @@ func DSN(t testing.TB) string {
 	}
 	return base + sep + "search_path=" + schema
 }
+
+// DB is a plain connection to a test's database, opened behind the store's back (as the
+// sqlite3 shell or psql would), for rows no handler writes and for counting rows. It takes the
+// store's SQL, with `?` placeholders, on either database.
+type DB struct {
+	*sql.DB
+	postgres bool
+}
+
+// Conn opens such a connection to the database at dsn, closed when the test ends.
+func Conn(t testing.TB, dsn string) DB {
+	t.Helper()
+	driver, postgres := "sqlite", strings.HasPrefix(dsn, "postgres")
+	if postgres {
+		driver = "pgx"
+	} else {
+		dsn = (&url.URL{Scheme: "file", Path: dsn}).String() + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return DB{DB: db, postgres: postgres}
+}
+
+func (db DB) query(q string) string {
+	if db.postgres {
+		return sqlbind.Rebind(q)
+	}
+	return q
+}
+
+// Exec runs a statement.
+func (db DB) Exec(q string, args ...any) (sql.Result, error) { return db.DB.Exec(db.query(q), args...) }
+
+// Query runs a query.
+func (db DB) Query(q string, args ...any) (*sql.Rows, error) { return db.DB.Query(db.query(q), args...) }
+
+// QueryRow runs a single-row query.
+func (db DB) QueryRow(q string, args ...any) *sql.Row { return db.DB.QueryRow(db.query(q), args...) }
