@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"storefront/payments"
 	"storefront/store"
@@ -92,7 +93,8 @@ func TestReplacedCheckoutClosed(t *testing.T) {
 		c.addToCart("canvas-tote", 1)
 		o := c.checkout()
 		// The session closes in a minute: too soon to send the shopper back to it.
-		sqlExec(t, shop.sql(t), "UPDATE orders SET session_expires_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+1 minute') WHERE id = ?", o.ID)
+		sqlExec(t, shop.sql(t), "UPDATE orders SET session_expires_at = ? WHERE id = ?",
+			time.Now().Add(time.Minute).UTC().Format("2006-01-02T15:04:05.000Z"), o.ID)
 		for _, action := range []string{"pay", "cancel"} {
 			res := c.post(fmt.Sprintf("/orders/%d/%s", o.ID, action), nil)
 			if res.StatusCode != http.StatusConflict || !strings.Contains(res.body, "has just been paid") {

@@ -345,7 +345,6 @@ func simCountLines(logs string, parts ...string) int {
 	return n
 }
 
-
 // asStripeError returns err's *stripe.Error, failing the test if it has none.
 func asStripeError(t *testing.T, err error) *stripe.Error {
 	t.Helper()

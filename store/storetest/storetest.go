@@ -104,3 +104,13 @@ func (db DB) Query(q string, args ...any) (*sql.Rows, error) { return db.DB.Quer
 
 // QueryRow runs a single-row query.
 func (db DB) QueryRow(q string, args ...any) *sql.Row { return db.DB.QueryRow(db.query(q), args...) }
+
+// ExecContext runs a statement.
+func (db DB) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return db.DB.ExecContext(ctx, db.query(q), args...)
+}
+
+// QueryRowContext runs a single-row query.
+func (db DB) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return db.DB.QueryRowContext(ctx, db.query(q), args...)
+}
