@@ -16,6 +16,12 @@ import (
 // checkout session (the success page, which is how guests watch theirs). Subscribers share one
 // copy and only read it.
 func (s *server) publishOrder(o store.Order) {
+	s.showOrder(o)
+	s.Store.AnnounceOrder(o.ID) // and to the pages other instances hold (PostgreSQL)
+}
+
+// showOrder sends an order change to the streams this instance holds.
+func (s *server) showOrder(o store.Order) {
 	p := &o
 	s.rendered.add(p)
 	if o.UserID != 0 {

@@ -14,6 +14,7 @@ import (
 // publishMembership sends a committed membership change to its member's account pages.
 func (s *server) publishMembership(m store.Membership) {
 	s.members.Publish(userTopic(m.UserID), &m)
+	s.Store.AnnounceMembership(m.UserID)
 }
 
 // membershipMessage is what a membership change shows on the page watching it: the account

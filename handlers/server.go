@@ -112,6 +112,7 @@ func newServer(d Deps) (*server, http.Handler) {
 	h = s.logRequests(h)
 	h = s.fromTrustedProxy(h)
 	s.watchStock()
+	s.Store.Listen(s.Done, s.heardFromOtherInstances)
 	go s.keepTidy()
 	go s.keepReconciled()
 	return s, h

@@ -43,6 +43,10 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		write.Close()
 		return nil, err
 	}
+	if err := db.startNotes(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 

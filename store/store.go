@@ -34,6 +34,14 @@ type DB struct {
 	recent        recentReads   // small reads kept until the next commit (recent.go)
 	stockWatchers stockWatchers
 
+	// Notes to and from other instances on PostgreSQL (notes.go).
+	notes       chan note
+	instance    string // this instance's id in the notes it sends
+	channel     string // the notes' channel
+	noteErrors  atomic.Uint64
+	listening   atomic.Bool
+	listenReady chan struct{}
+
 	events  chan applyRequest // Stripe events waiting for the committer (see events.go)
 	closed  chan struct{}     // closed by Close
 	stopped chan struct{}     // closed when the committer has exited
@@ -57,8 +65,15 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 }
 
 func newDB(write *sql.DB, d dialect) *DB {
-	return &DB{write: write, d: d, writeStmts: newStmtCache(write, d), Now: time.Now,
-		events: make(chan applyRequest, maxEventBatch), closed: make(chan struct{}), stopped: make(chan struct{})}
+	db := &DB{write: write, d: d, writeStmts: newStmtCache(write, d), Now: time.Now,
+		events: make(chan applyRequest, maxEventBatch), closed: make(chan struct{}), stopped: make(chan struct{}),
+		listenReady: make(chan struct{})}
+	if d.postgres {
+		db.notes = make(chan note, 4096)
+	} else {
+		close(db.listenReady) // one instance: nothing to listen to
+	}
+	return db
 }
 
 // start finishes opening: migrations on the writer, then the reader pool and the committer.
@@ -205,6 +220,12 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *writeTx) error) error {
 	}
 	if len(t.stockMoved) > 0 {
 		db.stockWatchers.notify(t.stockMoved)
+	}
+	if db.d.postgres {
+		db.announce('c', 0)
+		for _, id := range t.stockMoved {
+			db.announce('s', id)
+		}
 	}
 	return nil
 }
