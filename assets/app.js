@@ -5,9 +5,12 @@
   document.documentElement.classList.add("js");
 
   // Times are rendered in UTC (<time datetime data-local>); show them in the shopper's zone.
-  const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  // The formatter is made only when a page has such a time: building one loads the locale's
+  // data, which costs a slow phone more than everything else this script does.
+  let timeFormat = null;
   function localiseTimes(root) {
     for (const el of (root || document).querySelectorAll("time[data-local]")) {
+      timeFormat ??= new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
       const when = new Date(el.getAttribute("datetime"));
       if (!isNaN(when)) el.textContent = timeFormat.format(when);
       el.removeAttribute("data-local");

@@ -103,7 +103,7 @@ func Layout(p Page) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<nav class=\"container nav\" aria-label=\"Main\"><a class=\"brand\" href=\"/\" aria-label=\"Storefront\"><span class=\"brand-mark\" aria-hidden=\"true\">S</span><span class=\"brand-name\">Storefront</span></a><ul class=\"nav-links\"><li class=\"nav-shop\"><a href=\"/\">Shop</a></li>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<nav class=\"container nav\" aria-label=\"Main\"><a class=\"brand\" href=\"/\"><span class=\"brand-mark\" aria-hidden=\"true\">S</span><span class=\"brand-name\">Storefront</span></a><ul class=\"nav-links\"><li class=\"nav-shop\"><a href=\"/\">Shop</a></li>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
