@@ -92,6 +92,7 @@ type orderStream struct {
 	keep     func(*store.Order) bool
 	snapshot func(context.Context) ([]store.Order, error)
 	ctx      context.Context // for rendering: the request's values, never cancelled
+	locale   int             // components.LocaleIndex(ctx), looked up once
 }
 
 // openStream checks who may watch what, subscribes, and sends the current state. It answers
@@ -128,6 +129,7 @@ func (s *server) openStream(w http.ResponseWriter, r *http.Request) *liveStream 
 		return nil
 	}
 	st.ctx = context.WithoutCancel(r.Context())
+	st.locale = components.LocaleIndex(st.ctx)
 	// Subscribe before reading the snapshot, so that no change falls between the two.
 	sub := s.Broker.Subscribe(func(o *store.Order) {
 		ls.push(func() ([]byte, error) { return s.changeMessage(st, o) })
@@ -223,7 +225,7 @@ func (s *server) changeMessage(st *orderStream, o *store.Order) ([]byte, error) 
 		err := render(&buf)
 		return buf.Bytes(), err
 	}
-	return s.rendered.message(o, st.view, components.LocaleIndex(st.ctx), render)
+	return s.rendered.message(o, st.view, st.locale, render)
 }
 
 // renderer is how this stream shows an order.

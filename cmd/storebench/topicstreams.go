@@ -55,6 +55,14 @@ func benchTopicStreams(ctx context.Context, srv *child, orders []benchOrder, per
 	ready := make(chan error, total)
 	conns := make(chan net.Conn, total)
 	gate := make(chan struct{}, 32) // connect a few at a time, as browsers arriving would
+	// The streams are read by a few goroutines waiting on epoll, as an event-driven client
+	// would, not a goroutine per stream: with thousands of streams on the same 2 cores as the
+	// shop, waking and scheduling one goroutine per stream would be a large share of what is
+	// timed, and it is the bench's cost, not the shop's.
+	watcher, err := newPanelWatcher(ctx)
+	if err != nil {
+		return res, err
+	}
 	var wg sync.WaitGroup
 	began := time.Now()
 	for t, o := range orders {
@@ -67,19 +75,20 @@ func benchTopicStreams(ctx context.Context, srv *child, orders []benchOrder, per
 			go func() {
 				defer wg.Done()
 				gate <- struct{}{}
-				c, body, err := openRawStream(srv.addr, path, addr)
+				c, st, err := openPanel(srv.addr, path, addr)
 				<-gate
-				if err != nil {
-					ready <- err
-					return
+				if err == nil {
+					conns <- c
+					st.paid = arrivals[t]
+					err = watcher.watch(c, st)
 				}
-				conns <- c
-				watchPanel(body, arrivals[t], ready)
+				ready <- err
 			}()
 		}
 	}
 	defer func() {
 		cancel()
+		watcher.close() // before the sockets close: their numbers may be reused
 		close(conns)
 		for c := range conns {
 			c.Close()
@@ -131,66 +140,80 @@ func benchTopicStreams(ctx context.Context, srv *child, orders []benchOrder, per
 	return res, nil
 }
 
-// openRawStream opens an event stream on a plain socket, as a browser behind the shop's
-// proxy would (X-Forwarded-For), and returns the connection and the stream's body. A plain
-// socket keeps the bench's own memory and CPU small with ten thousand streams open.
-func openRawStream(addr, path, clientAddr string) (net.Conn, io.Reader, error) {
+// openPanel opens an event stream on a plain socket, as a browser behind the shop's proxy
+// would (X-Forwarded-For), and reads it up to its first message (the current state). It
+// returns the connection and what followed that message. A plain socket keeps the bench's own
+// memory and CPU small with ten thousand streams open.
+func openPanel(addr, path, clientAddr string) (net.Conn, *panelState, error) {
 	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
+		return nil, nil, err
+	}
+	fail := func(err error) (net.Conn, *panelState, error) {
+		c.Close()
 		return nil, nil, err
 	}
 	req := "GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nAccept: text/event-stream\r\nX-Forwarded-For: " + clientAddr + "\r\n\r\n"
 	c.SetDeadline(time.Now().Add(30 * time.Second))
 	if _, err := io.WriteString(c, req); err != nil {
-		c.Close()
-		return nil, nil, err
+		return fail(err)
 	}
-	res, err := http.ReadResponse(bufio.NewReaderSize(c, 4<<10), nil)
+	br := bufio.NewReaderSize(c, 4<<10)
+	res, err := http.ReadResponse(br, nil)
 	if err != nil {
-		c.Close()
-		return nil, nil, err
+		return fail(err)
 	}
 	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
-		c.Close()
-		return nil, nil, fmt.Errorf("GET %s: status %d, %s", path, res.StatusCode, res.Header.Get("Content-Type"))
+		return fail(fmt.Errorf("GET %s: status %d, %s", path, res.StatusCode, res.Header.Get("Content-Type")))
 	}
+	// The body runs until the connection closes, unframed: it is what the reader holds and
+	// what the socket sends next.
+	var st panelState
+	first := false
+	buf := make([]byte, 4<<10)
+	for !first {
+		n, err := br.Read(buf)
+		st.feed(buf[:n], func([]byte) { first = true })
+		if err != nil && !first {
+			return fail(fmt.Errorf("stream ended before its first message: %w", err))
+		}
+	}
+	rest, _ := br.Peek(br.Buffered())
+	st.pending = append(st.pending, rest...)
 	c.SetDeadline(time.Time{})
-	return c, res.Body, nil
+	return c, &st, nil
 }
 
-// watchPanel reads a status-panel stream: its first message reports the stream ready, and the
-// first message showing the checkout paid sends the time it arrived.
-func watchPanel(body io.Reader, paid chan<- time.Time, ready chan<- error) {
-	br := bufio.NewReaderSize(body, 4<<10)
-	first := true
-	var msg bytes.Buffer
+// panelState is what has arrived on one status-panel stream: the start of a message not yet
+// whole, and where to report the paid panel's arrival.
+type panelState struct {
+	pending []byte
+	paid    chan<- time.Time
+}
+
+// feed takes bytes read from the stream and calls message for every whole message with data
+// (not the retry: field, nor a keep-alive comment).
+func (st *panelState) feed(b []byte, message func(data []byte)) {
+	st.pending = append(st.pending, b...)
 	for {
-		line, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			msg.Write(line)
-			continue
-		}
-		if err != nil {
-			if first {
-				ready <- fmt.Errorf("stream ended before its first message: %w", err)
-			}
+		i := bytes.Index(st.pending, []byte("\n\n"))
+		if i < 0 {
 			return
 		}
-		if len(bytes.TrimRight(line, "\r\n")) > 0 {
-			msg.Write(line)
-			continue
+		if msg := st.pending[:i]; bytes.Contains(msg, []byte("data:")) {
+			message(msg)
 		}
-		if !bytes.Contains(msg.Bytes(), []byte("data:")) {
-			msg.Reset()
-			continue // the retry: field, or a keep-alive comment
-		}
-		if first {
-			first = false
-			ready <- nil
-		} else if paid != nil && bytes.Contains(msg.Bytes(), []byte(`data-status="paid"`)) {
-			paid <- time.Now()
-			paid = nil // only the first paid message counts (a nil channel is never sent on again)
-		}
-		msg.Reset()
+		st.pending = st.pending[:copy(st.pending, st.pending[i+2:])]
 	}
+}
+
+// read feeds what was read, and sends the time the first message showing the checkout paid
+// arrived.
+func (st *panelState) read(b []byte) {
+	st.feed(b, func(msg []byte) {
+		if st.paid != nil && bytes.Contains(msg, []byte(`data-status="paid"`)) {
+			st.paid <- time.Now()
+			st.paid = nil // only the first paid message counts
+		}
+	})
 }
