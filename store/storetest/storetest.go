@@ -100,7 +100,9 @@ func (db DB) query(q string) string {
 func (db DB) Exec(q string, args ...any) (sql.Result, error) { return db.DB.Exec(db.query(q), args...) }
 
 // Query runs a query.
-func (db DB) Query(q string, args ...any) (*sql.Rows, error) { return db.DB.Query(db.query(q), args...) }
+func (db DB) Query(q string, args ...any) (*sql.Rows, error) {
+	return db.DB.Query(db.query(q), args...)
+}
 
 // QueryRow runs a single-row query.
 func (db DB) QueryRow(q string, args ...any) *sql.Row { return db.DB.QueryRow(db.query(q), args...) }
