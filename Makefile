@@ -1,7 +1,7 @@
 # Storefront: `make run` serves the shop on :8000 with the checkout simulator; `make test` tests it.
 GO ?= go
 
-.PHONY: run dev test generate vendor fmt vet bench soak soak-attack
+.PHONY: run dev test test-postgres generate vendor fmt vet bench soak soak-attack
 
 run: ## serve the shop on :8000 (no Stripe account needed)
 	$(GO) run ./cmd/storefront
@@ -10,8 +10,13 @@ dev: ## rebuild and reload the browser on every change to a .templ or .go file
 	$(GO) tool templ generate --watch --proxy="http://localhost:8000" --open-browser=false \
 		--cmd="$(GO) run ./cmd/storefront"
 
-test: ## every test, including the browser test when Chromium is installed
+test: ## every test, including the browser test when Chromium is installed; on PostgreSQL too when pg_virtualenv is
 	$(GO) test -count=1 -timeout 10m ./...
+	@if command -v pg_virtualenv >/dev/null 2>&1; then $(MAKE) --no-print-directory test-postgres; \
+	else echo "pg_virtualenv not installed (Debian: apt-get install postgresql): the PostgreSQL run is skipped"; fi
+
+test-postgres: ## the store, handler, payments, reconcile and mail tests on a throwaway PostgreSQL cluster
+	pg_virtualenv sh -c 'STOREFRONT_TEST_DATABASE_URL=postgres:// $(GO) test -count=1 -timeout 10m ./store/... ./handlers ./payments ./reconcile ./mail'
 
 generate: ## regenerate the templ components and the compressed assets (both are committed)
 	$(GO) tool templ generate
