@@ -96,17 +96,17 @@ func (db *DB) sendNotes(channel string) {
 			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if _, err := db.readStmts.pool.ExecContext(ctx, "SELECT pg_notify($1, $2)", channel, b.String()); err != nil {
-			db.noteErrors.Add(1)
-		}
+		// A batch that fails to go out is dropped: the pages it concerned are stale until
+		// they reconnect, as after a crash.
+		db.readStmts.pool.ExecContext(ctx, "SELECT pg_notify($1, $2)", channel, b.String())
 		cancel()
 	}
 }
 
 // Listen calls deliver with what the other instances' commits change, until stop is closed;
 // the products among them have gone to WatchStock already, and every note makes the cached
-// reads (recent.go) look again. deliver runs on the listening goroutine, one call at a time;
-// it should hand slow work on. On SQLite it does nothing.
+// reads (recent.go) look again. deliver runs on the listening goroutine, one call at a time,
+// and notes wait while it runs. On SQLite it does nothing.
 func (db *DB) Listen(stop <-chan struct{}, deliver func(Note)) {
 	if !db.d.postgres {
 		return
@@ -134,7 +134,6 @@ func (db *DB) listen(stop <-chan struct{}, deliver func(Note)) {
 		if ctx.Err() != nil {
 			return
 		}
-		db.noteErrors.Add(1)
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():

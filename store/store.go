@@ -38,7 +38,6 @@ type DB struct {
 	notes       chan note
 	instance    string // this instance's id in the notes it sends
 	channel     string // the notes' channel
-	noteErrors  atomic.Uint64
 	listening   atomic.Bool
 	listenReady chan struct{}
 
