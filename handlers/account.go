@@ -75,7 +75,7 @@ func (s *server) handleChangePassword() http.HandlerFunc {
 		case len(next) > maxPasswordLen:
 			f.NewError = fmt.Sprintf("Use at most %d bytes (accented letters and emoji take two to four each).", maxPasswordLen)
 		}
-		if ok, wait := s.limiter.take(loginPairKey(r, v.user.Email), loginFailuresPerKey, loginWindow); !ok {
+		if ok, wait := s.limiter.take(r.Context(), loginPairKey(r, v.user.Email), loginFailuresPerKey, loginWindow); !ok {
 			retryAfter(w, wait)
 			f.CurrentError = "Too many attempts. Please wait a few minutes and try again."
 			s.renderAccount(w, r, v, http.StatusTooManyRequests, f)
@@ -93,7 +93,7 @@ func (s *server) handleChangePassword() http.HandlerFunc {
 			s.renderAccount(w, r, v, http.StatusUnprocessableEntity, f)
 			return
 		}
-		s.limiter.reset(loginPairKey(r, v.user.Email))
+		s.limiter.reset(r.Context(), loginPairKey(r, v.user.Email))
 		hash, ok := s.hashPassword(w, r, next)
 		if !ok {
 			return
@@ -122,7 +122,7 @@ func (s *server) handleDeleteAccount() http.HandlerFunc {
 		if !ok {
 			return
 		}
-		if ok, wait := s.limiter.take(loginPairKey(r, v.user.Email), loginFailuresPerKey, loginWindow); !ok {
+		if ok, wait := s.limiter.take(r.Context(), loginPairKey(r, v.user.Email), loginFailuresPerKey, loginWindow); !ok {
 			retryAfter(w, wait)
 			s.renderAccount(w, r, v, http.StatusTooManyRequests, components.AccountForm{DeleteError: "Too many attempts. Please wait a few minutes and try again."})
 			return

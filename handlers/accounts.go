@@ -47,7 +47,7 @@ func (s *server) handleSignup() http.HandlerFunc {
 			return
 		}
 		// Hashing a password is meant to be slow: limit how often one address can ask for it.
-		if ok, wait := s.limiter.take("signup:"+clientAddr(r), signupPerAddress, signupWindow); !ok {
+		if ok, wait := s.limiter.take(r.Context(), "signup:"+clientAddr(r), signupPerAddress, signupWindow); !ok {
 			retryAfter(w, wait)
 			f.Error = fmt.Sprintf("Too many sign-ups from your network. Please try again in %d minutes.", int(math.Ceil(wait.Minutes())))
 			s.Logger.Warn("sign-up rate limited", "addr", clientAddr(r))
@@ -134,7 +134,7 @@ func (s *server) handleLogin() http.HandlerFunc {
 			s.renderAuth(w, r, http.StatusUnauthorized, "login", f)
 			return
 		}
-		s.limiter.reset(loginPairKey(r, email))
+		s.limiter.reset(r.Context(), loginPairKey(r, email))
 		if err := s.startSession(w, r, v, u); err != nil {
 			s.serverError(w, r, err)
 			return
@@ -151,20 +151,20 @@ func (s *server) handleLogin() http.HandlerFunc {
 // its owner out. Checking and counting happen together, so guesses sent side by side cannot
 // all slip past.
 func (s *server) mayTryLogin(r *http.Request, email string, isAccount bool) (bool, time.Duration) {
-	if ok, wait := s.limiter.take("login:"+clientAddr(r), loginPerAddress, loginWindow); !ok {
+	if ok, wait := s.limiter.take(r.Context(), "login:"+clientAddr(r), loginPerAddress, loginWindow); !ok {
 		return false, wait
 	}
 	if !isAccount {
 		return true, 0
 	}
 	limit := loginFailuresPerKey
-	if s.limiter.count("login-account:"+email, loginWindow) >= loginFailuresUnderAttack {
+	if s.limiter.count(r.Context(), "login-account:"+email, loginWindow) >= loginFailuresUnderAttack {
 		limit = 1
 	}
-	if ok, wait := s.limiter.take(loginPairKey(r, email), limit, loginWindow); !ok {
+	if ok, wait := s.limiter.take(r.Context(), loginPairKey(r, email), limit, loginWindow); !ok {
 		return false, wait
 	}
-	s.limiter.add("login-account:"+email, loginWindow)
+	s.limiter.add(r.Context(), "login-account:"+email, loginWindow)
 	return true, 0
 }
 

@@ -164,7 +164,7 @@ func (s *server) newCartAllowed(w http.ResponseWriter, r *http.Request, v *visit
 	if v.user != nil || v.cartToken != "" {
 		return true
 	}
-	if ok, wait := s.limiter.take("cart:"+clientAddr(r), cartsPerAddr, cartWindow); !ok {
+	if ok, wait := s.limiter.take(r.Context(), "cart:"+clientAddr(r), cartsPerAddr, cartWindow); !ok {
 		retryAfter(w, wait)
 		s.Logger.Warn("new cart rate limited", "addr", clientAddr(r))
 		s.errorPage(w, r, http.StatusTooManyRequests, "Too many new carts",

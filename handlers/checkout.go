@@ -23,7 +23,7 @@ func (s *server) handleConfig() http.HandlerFunc {
 // each new Checkout Session or PaymentIntent is a call to Stripe, whose rate limit is the
 // shop's. Starting one counts through countCheckout.
 func (s *server) tooManyCheckouts(w http.ResponseWriter, r *http.Request) bool {
-	if s.limiter.count("checkout:"+clientAddr(r), checkoutWindow) < checkoutsPerIP {
+	if s.limiter.count(r.Context(), "checkout:"+clientAddr(r), checkoutWindow) < checkoutsPerIP {
 		return false
 	}
 	retryAfter(w, checkoutWindow)
@@ -35,7 +35,7 @@ func (s *server) tooManyCheckouts(w http.ResponseWriter, r *http.Request) bool {
 
 // countCheckout counts a payment started at the provider against the address's limit.
 func (s *server) countCheckout(r *http.Request) {
-	s.limiter.add("checkout:"+clientAddr(r), checkoutWindow)
+	s.limiter.add(r.Context(), "checkout:"+clientAddr(r), checkoutWindow)
 }
 
 // handleCreateCheckoutSession turns the cart into a pending order and sends the shopper to

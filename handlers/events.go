@@ -160,7 +160,7 @@ func (s *server) admitStream(w http.ResponseWriter, r *http.Request, v *visitor)
 	if v.user != nil {
 		userID = v.user.ID
 	}
-	slot, full := s.streams.admit(userID, clientAddr(r))
+	slot, full := s.streams.admit(r.Context(), userID, clientAddr(r))
 	if slot == nil {
 		refuseStream(w)
 		retryAfter(w, streamRetryAfter)

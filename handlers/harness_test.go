@@ -56,7 +56,13 @@ func (s *testShop) sql(t *testing.T) storetest.DB {
 
 func newTestShop(t *testing.T, opts ...shopOption) *testShop {
 	t.Helper()
-	dsn := storetest.DSN(t)
+	return newTestShopAt(t, storetest.DSN(t), opts...)
+}
+
+// newTestShopAt starts a shop on the database at dsn, which another test shop may share: a
+// second instance of the same shop (PostgreSQL).
+func newTestShopAt(t *testing.T, dsn string, opts ...shopOption) *testShop {
+	t.Helper()
 	db, err := store.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -343,8 +349,6 @@ func (s *testShop) serveFrom(addr, method, path string, form url.Values) *httpte
 	s.srv.Config.Handler.ServeHTTP(rec, req)
 	return rec
 }
-
-func (s *testShop) limiter() *limiter { return s.server.limiter }
 
 // waitFor polls cond until it holds, failing the test after ten seconds: for state another
 // goroutine reaches in its own time (a stream released, a worker done), never a fixed sleep.

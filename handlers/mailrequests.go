@@ -43,10 +43,10 @@ func (s *server) handleEmailRequest(req emailRequest) http.HandlerFunc {
 			s.renderEmailRequest(w, r, http.StatusUnprocessableEntity, req, f)
 			return
 		}
-		okIP, wait := s.limiter.take(req.name+"-ip:"+clientAddr(r), mailRequestsPerIP, loginWindow)
+		okIP, wait := s.limiter.take(r.Context(), req.name+"-ip:"+clientAddr(r), mailRequestsPerIP, loginWindow)
 		okAddress := false
 		if okIP {
-			okAddress, wait = s.limiter.take(req.name+":"+email, mailRequestsPerAddress, loginWindow)
+			okAddress, wait = s.limiter.take(r.Context(), req.name+":"+email, mailRequestsPerAddress, loginWindow)
 		}
 		if !okIP || !okAddress {
 			retryAfter(w, wait)

@@ -54,8 +54,8 @@ func (s *server) handleResetPassword() http.HandlerFunc {
 			s.serverError(w, r, err)
 			return
 		}
-		s.limiter.reset(loginPairKey(r, u.Email)) // the owner is back: this address's failed logins no longer count
-		s.streams.endUser(u.ID)                   // live pages of the ended sessions stop too
+		s.limiter.reset(r.Context(), loginPairKey(r, u.Email)) // the owner is back: this address's failed logins no longer count
+		s.streams.endUser(u.ID)                                // live pages of the ended sessions stop too
 		if err := s.startSession(w, r, v, u); err != nil {
 			s.serverError(w, r, err)
 			return

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"math"
 	"net"
 	"net/http"
@@ -34,8 +35,23 @@ const (
 	limiterMaxKeys    = 200_000 // beyond this, the oldest windows are forgotten first
 )
 
-// limiter counts events per key in fixed windows. Checking and counting happen together, so
-// concurrent requests cannot slip past a limit.
+// limits counts what clients do, per key, in fixed windows. Checking and counting happen
+// together, so concurrent requests cannot slip past a limit. One instance counts in memory
+// (limiter); instances sharing a database count in it (sharedLimits), so that a limit holds for
+// the shop rather than for each instance.
+type limits interface {
+	// take counts one event for key and reports whether it is within limit, and if not, how
+	// long until it is.
+	take(ctx context.Context, key string, limit int, span time.Duration) (bool, time.Duration)
+	// count returns how many events key has in its current window, without counting one.
+	count(ctx context.Context, key string, span time.Duration) int
+	// add counts one event for key with no limit (failures are counted after the fact).
+	add(ctx context.Context, key string, span time.Duration)
+	// reset forgets key, e.g. an address's failures on an account after it logs in.
+	reset(ctx context.Context, key string)
+}
+
+// limiter counts in memory, for one instance.
 type limiter struct {
 	mu    sync.Mutex
 	now   func() time.Time
@@ -53,9 +69,7 @@ func newLimiter() *limiter {
 	return &limiter{now: time.Now, hits: make(map[string]window)}
 }
 
-// take counts one event for key and reports whether it is within limit, and if not, how long
-// until it is.
-func (l *limiter) take(key string, limit int, span time.Duration) (bool, time.Duration) {
+func (l *limiter) take(_ context.Context, key string, limit int, span time.Duration) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -69,15 +83,13 @@ func (l *limiter) take(key string, limit int, span time.Duration) (bool, time.Du
 	return true, 0
 }
 
-// count returns how many events key has in its current window, without counting one.
-func (l *limiter) count(key string, span time.Duration) int {
+func (l *limiter) count(_ context.Context, key string, span time.Duration) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.current(key, span, l.now()).count
 }
 
-// add counts one event for key with no limit (failures are counted after the fact).
-func (l *limiter) add(key string, span time.Duration) {
+func (l *limiter) add(_ context.Context, key string, span time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -87,8 +99,7 @@ func (l *limiter) add(key string, span time.Duration) {
 	l.sweep(now)
 }
 
-// reset forgets key, e.g. an address's failures on an account after it logs in.
-func (l *limiter) reset(key string) {
+func (l *limiter) reset(_ context.Context, key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.hits, key)

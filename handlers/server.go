@@ -68,7 +68,7 @@ type Deps struct {
 
 type server struct {
 	Deps
-	limiter  *limiter
+	limiter  limits
 	streams  *openStreams
 	sessions sessionCache               // decoded session cookies (sessioncache.go)
 	stock    *live.Broker[*stockChange] // products' stock changes, to the pages showing them
@@ -99,6 +99,10 @@ func newServer(d Deps) (*server, http.Handler) {
 		d.Done = make(chan struct{})
 	}
 	s := &server{Deps: d, limiter: newLimiter(), streams: newOpenStreams(d.MaxStreams), hasher: newHasher()}
+	if d.Store.Shared() {
+		s.limiter = sharedLimits{db: d.Store, local: newLimiter(), log: d.Logger}
+		s.streams.shared, s.streams.log = d.Store, d.Logger
+	}
 	s.members = live.NewBroker[*store.Membership]()
 	go s.tendStreams()
 	mux := http.NewServeMux()

@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"context"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -15,19 +17,31 @@ const (
 )
 
 // openStreams counts the open event streams per user, per client address and in all, and
-// can end a user's streams (at logout) or every stream (at shutdown).
+// can end a user's streams (at logout) or every stream (at shutdown). When instances share the
+// database, a user's streams are also counted in it, so that the cap per user holds across
+// instances; the caps per address and in all protect this instance and stay its own.
 type openStreams struct {
 	mu     sync.Mutex
 	max    int
 	all    map[*streamSlot]struct{}
 	byAddr map[string]int
 	byUser map[int64]map[*streamSlot]struct{}
+
+	shared sharedStreams // nil: one instance
+	log    *slog.Logger
+}
+
+// sharedStreams counts users' open streams on every instance (store.DB on PostgreSQL).
+type sharedStreams interface {
+	OpenStream(ctx context.Context, userID int64, limit int) (bool, error)
+	CloseStream(ctx context.Context, userID int64) error
 }
 
 // streamSlot is one admitted stream. Ending the slot stops its stream.
 type streamSlot struct {
-	user int64
-	addr string
+	user    int64
+	addr    string
+	counted bool // counted in sharedStreams too
 
 	mu     sync.Mutex
 	ended  bool
@@ -42,8 +56,28 @@ func newOpenStreams(max int) *openStreams {
 		byUser: make(map[int64]map[*streamSlot]struct{})}
 }
 
+const tooManyForUser = "too many live pages are open for your account: close some tabs"
+
 // admit takes a slot for a stream from addr, of user (0 for a guest), or says which cap is full.
-func (o *openStreams) admit(user int64, addr string) (*streamSlot, string) {
+func (o *openStreams) admit(ctx context.Context, user int64, addr string) (*streamSlot, string) {
+	sl, full := o.admitHere(user, addr)
+	if sl == nil || user == 0 || o.shared == nil {
+		return sl, full
+	}
+	ok, err := o.shared.OpenStream(ctx, user, streamsPerUser)
+	switch {
+	case err != nil: // the cap on this instance still holds
+		o.log.Warn("open streams: counting on this instance alone", "error", err)
+	case !ok:
+		o.release(sl)
+		return nil, tooManyForUser
+	default:
+		sl.counted = true
+	}
+	return sl, ""
+}
+
+func (o *openStreams) admitHere(user int64, addr string) (*streamSlot, string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	switch {
@@ -52,7 +86,7 @@ func (o *openStreams) admit(user int64, addr string) (*streamSlot, string) {
 	case o.byAddr[addr] >= streamsPerAddress:
 		return nil, "too many live pages are open from your network"
 	case user != 0 && len(o.byUser[user]) >= streamsPerUser:
-		return nil, "too many live pages are open for your account: close some tabs"
+		return nil, tooManyForUser
 	}
 	sl := &streamSlot{user: user, addr: addr}
 	o.all[sl] = struct{}{}
@@ -68,10 +102,20 @@ func (o *openStreams) admit(user int64, addr string) (*streamSlot, string) {
 
 // release gives the slot back; the stream has ended.
 func (o *openStreams) release(sl *streamSlot) {
+	if o.releaseHere(sl) && sl.counted {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := o.shared.CloseStream(ctx, sl.user); err != nil {
+			o.log.Warn("open streams: a closed stream still counts until this instance restarts", "error", err)
+		}
+	}
+}
+
+func (o *openStreams) releaseHere(sl *streamSlot) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if _, ok := o.all[sl]; !ok {
-		return
+		return false
 	}
 	delete(o.all, sl)
 	if o.byAddr[sl.addr]--; o.byAddr[sl.addr] <= 0 {
@@ -83,6 +127,7 @@ func (o *openStreams) release(sl *streamSlot) {
 			delete(o.byUser, sl.user)
 		}
 	}
+	return true
 }
 
 // endUser ends every open stream of the user, e.g. when their sessions end at logout.

@@ -47,6 +47,10 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := db.startInstance(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
