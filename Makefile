@@ -16,7 +16,7 @@ test: ## every test, including the browser test when Chromium is installed; on P
 	else echo "pg_virtualenv not installed (Debian: apt-get install postgresql): the PostgreSQL run is skipped"; fi
 
 test-postgres: ## the store, handler, payments, reconcile and mail tests on a throwaway PostgreSQL cluster
-	pg_virtualenv sh -c 'STOREFRONT_TEST_DATABASE_URL=postgres:// $(GO) test -count=1 -timeout 10m ./store/... ./handlers ./payments ./reconcile ./mail'
+	pg_virtualenv -t sh -c 'STOREFRONT_TEST_DATABASE_URL=postgres:// $(GO) test -count=1 -timeout 10m ./store/... ./handlers ./payments ./reconcile ./mail'
 
 generate: ## regenerate the templ components and the compressed assets (both are committed)
 	$(GO) tool templ generate
