@@ -15,8 +15,10 @@ test: ## every test, including the browser test when Chromium is installed; on P
 	@if command -v pg_virtualenv >/dev/null 2>&1; then $(MAKE) --no-print-directory test-postgres; \
 	else echo "pg_virtualenv not installed (Debian: apt-get install postgresql): the PostgreSQL run is skipped"; fi
 
-test-postgres: ## the store, handler, payments, reconcile and mail tests on a throwaway PostgreSQL cluster
-	pg_virtualenv -t sh -c 'STOREFRONT_TEST_DATABASE_URL=postgres:// $(GO) test -count=1 -timeout 10m ./store/... ./handlers ./payments ./reconcile ./mail'
+test-postgres: ## the store, handler, payments, reconcile and mail tests, and two instances of the shop, on a throwaway PostgreSQL cluster
+	pg_virtualenv -t sh -c 'export STOREFRONT_TEST_DATABASE_URL=postgres:// && \
+		$(GO) test -count=1 -timeout 10m ./store/... ./handlers ./payments ./reconcile ./mail && \
+		$(GO) test -count=1 -timeout 5m -run TestTwoInstances ./cmd/storefront'
 
 generate: ## regenerate the templ components and the compressed assets (both are committed)
 	$(GO) tool templ generate

@@ -91,6 +91,11 @@ func newTestShopAt(t *testing.T, dsn string, opts ...shopOption) *testShop {
 	s.srv.Start()
 	d.BaseURL, _ = url.Parse(s.srv.URL)
 	s.server, s.srv.Config.Handler = newServer(d)
+	select { // on PostgreSQL, until the shop listens to the other instances, /healthz says 503
+	case <-db.Listening():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the shop does not listen to the other instances' notes after 10 s")
+	}
 	t.Cleanup(func() {
 		select {
 		case <-s.done:

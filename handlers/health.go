@@ -18,11 +18,19 @@ type healthCheck struct {
 	err error
 }
 
-// handleHealth answers 200 when the database answers reads and commits writes, else 503.
+// handleHealth answers 200 when the database answers reads and commits writes, else 503. On
+// PostgreSQL it answers 503 too until the instance listens to the others' notes: a load balancer
+// sends it no shopper before its pages can show what the other instances change.
 func (s *server) handleHealth() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
+		select {
+		case <-s.Store.Listening():
+		default:
+			http.Error(w, "starting: not yet listening to the other instances", http.StatusServiceUnavailable)
+			return
+		}
 		if err := s.checkHealth(r); err != nil {
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
 			return

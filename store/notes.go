@@ -127,9 +127,9 @@ func (db *DB) listen(stop <-chan struct{}, deliver func(Note)) {
 		cancel()
 	}()
 	backoff := 50 * time.Millisecond
-	for connected := false; ctx.Err() == nil; {
-		if db.listenOnce(ctx, connected, deliver) {
-			connected, backoff = true, 50*time.Millisecond
+	for ctx.Err() == nil {
+		if db.listenOnce(ctx, deliver) {
+			backoff = 50 * time.Millisecond
 		}
 		if ctx.Err() != nil {
 			return
@@ -144,9 +144,9 @@ func (db *DB) listen(stop <-chan struct{}, deliver func(Note)) {
 }
 
 // listenOnce opens the listening connection and delivers notes until it fails; it reports
-// whether it got to listen. After the first connection, a new one starts with a Resync: notes
-// sent meanwhile are lost.
-func (db *DB) listenOnce(ctx context.Context, resync bool, deliver func(Note)) bool {
+// whether it got to listen. Each connection starts with a Resync: notes sent before it
+// listened (while it reconnected, or before the first connection, to pages opened early) are lost.
+func (db *DB) listenOnce(ctx context.Context, deliver func(Note)) bool {
 	conn, err := pgx.ConnectConfig(ctx, db.pgConfig)
 	if err != nil {
 		return false
@@ -158,10 +158,8 @@ func (db *DB) listenOnce(ctx context.Context, resync bool, deliver func(Note)) b
 	if db.listening.CompareAndSwap(false, true) {
 		close(db.listenReady)
 	}
-	if resync {
-		db.commits.Add(1)
-		deliver(Note{Resync: true})
-	}
+	db.commits.Add(1)
+	deliver(Note{Resync: true})
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {

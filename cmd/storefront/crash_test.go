@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -86,7 +87,7 @@ func TestCrashRecovery(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for o := range jobs {
-				if crashDeliver(ctx, t, client, srv.addr, crashEvent(o)) {
+				if crashDeliver(ctx, t, client, crashEvent(o), srv.addr) {
 					acks <- o.ID
 				}
 			}
@@ -167,11 +168,13 @@ func TestCrashRecovery(t *testing.T) {
 var crashDuplicates atomic.Int64
 
 // crashDeliver posts the event until the shop answers 2xx, as Stripe does: each
-// attempt signed afresh, backing off from 50 ms, doubling up to 1 s. It reports whether the
-// event was acknowledged before ctx ended.
-func crashDeliver(ctx context.Context, t *testing.T, client *http.Client, addr string, payload []byte) bool {
+// attempt signed afresh, backing off from 50 ms, doubling up to 1 s. With several addresses
+// (instances behind a load balancer), a failed attempt is retried at the next. It reports
+// whether the event was acknowledged before ctx ended.
+func crashDeliver(ctx context.Context, t *testing.T, client *http.Client, payload []byte, addrs ...string) bool {
 	backoff := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
+		addr := addrs[(attempt-1)%len(addrs)]
 		signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: crashSecret, Timestamp: time.Now()})
 		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/webhook/", bytes.NewReader(payload))
 		req.Header.Set("Content-Type", "application/json")
@@ -211,11 +214,12 @@ func crashEvent(o store.Order) []byte {
 		o.ID, payments.APIVersion, time.Now().Unix(), o.CheckoutSessionID, o.AmountTotal, o.Currency, o.ID, o.ID))
 }
 
-// crashSeedOrders writes n pending guest orders, each with a Checkout Session, into a new database.
-func crashSeedOrders(t *testing.T, dbPath string, n int) []store.Order {
+// crashSeedOrders writes n pending guest orders, each with a Checkout Session, into a new
+// database (an SQLite file, or a PostgreSQL URL).
+func crashSeedOrders(t *testing.T, dsn string, n int) []store.Order {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, dbPath)
+	db, err := store.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +273,7 @@ func crashFreeAddr(t *testing.T) string {
 type crashServer struct {
 	t       *testing.T
 	bin     string
-	dbPath  string
+	dbPath  string // an SQLite file, or a PostgreSQL URL that other instances may share
 	addr    string
 	apiBase string // an unused port: Stripe's API is never called here
 
@@ -284,9 +288,13 @@ func (s *crashServer) start() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cmd := exec.Command(s.bin)
-	cmd.Env = append(os.Environ(), "ADDR="+s.addr, "DB_PATH="+s.dbPath, "LOG_LEVEL=warn",
-		"STRIPE_SECRET_KEY=sk_test_crash", "STRIPE_WEBHOOK_SECRET="+crashSecret, "STRIPE_API_BASE="+s.apiBase,
-		"SESSION_KEY=", "BASE_URL=")
+	database := []string{"DB_PATH=" + s.dbPath, "DATABASE_URL=", "SESSION_KEY="}
+	if strings.HasPrefix(s.dbPath, "postgres") {
+		database = []string{"DATABASE_URL=" + s.dbPath, "SESSION_KEY=" + strings.Repeat("5e", 32)}
+	}
+	cmd.Env = append(os.Environ(), "ADDR="+s.addr, "LOG_LEVEL=warn",
+		"STRIPE_SECRET_KEY=sk_test_crash", "STRIPE_WEBHOOK_SECRET="+crashSecret, "STRIPE_API_BASE="+s.apiBase, "BASE_URL=")
+	cmd.Env = append(cmd.Env, database...)
 	cmd.Stdout, cmd.Stderr = &s.logs, &s.logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
