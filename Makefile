@@ -38,8 +38,10 @@ fmt:
 vet:
 	$(GO) vet ./...
 
-bench: ## load, latency and memory figures, printed and written to BENCHMARKS.md
-	$(GO) run ./cmd/storebench
+bench: ## load, latency and memory figures, printed and written to BENCHMARKS.md; on PostgreSQL too when pg_virtualenv is installed
+	@if command -v pg_virtualenv >/dev/null 2>&1; then \
+		pg_virtualenv -t -o fsync=on sh -c '$(GO) run ./cmd/storebench -postgres postgres://'; \
+	else echo "pg_virtualenv not installed (Debian: apt-get install postgresql): measuring on SQLite only"; $(GO) run ./cmd/storebench; fi
 
 soak: ## the long crash test: kill -9 mid-stream, restart, nothing lost
 	SOAK=1 $(GO) test -count=1 -run TestCrashRecovery -v -timeout 20m ./cmd/storefront

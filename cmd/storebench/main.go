@@ -37,6 +37,7 @@ type options struct {
 	workdir        string
 	quick          bool
 	only           string // comma-separated parts to run; empty: all
+	postgres       string // a PostgreSQL database to measure on too; empty: SQLite only
 }
 
 // runs reports whether the part (catalogue, webhooks, streams) is to be measured.
@@ -69,7 +70,8 @@ func main() {
 	flag.IntVar(&o.launches, "launches", 5, "cold starts on an existing database (the median is reported)")
 	flag.StringVar(&o.workdir, "workdir", "", "folder for the temporary database (default: the system temp folder unless it is tmpfs)")
 	flag.BoolVar(&o.quick, "quick", false, "short runs with small counts, to check that the bench works")
-	flag.StringVar(&o.only, "only", "", "measure only these parts, comma-separated: catalogue, webhooks, streams (writes -out only when given)")
+	flag.StringVar(&o.only, "only", "", "measure only these parts, comma-separated: catalogue, webhooks, streams, postgres (writes -out only when given)")
+	flag.StringVar(&o.postgres, "postgres", "", "measure the catalogue and webhooks on this PostgreSQL database too, in a schema of their own (`make bench` starts a throwaway cluster when pg_virtualenv is installed)")
 	flag.Parse()
 	outSet := false
 	flag.Visit(func(f *flag.Flag) { outSet = outSet || f.Name == "out" })

@@ -101,6 +101,9 @@ func (r *results) table() string {
 		r.catalogueRows(row, load, shop, bare, cart, bareCart, quiet)
 	}
 	r.otherRows(row, max(shop.PeakRSS, cart.PeakRSS))
+	if r.postgres != nil {
+		r.postgresRows(row, load)
+	}
 	return b.String()
 }
 
@@ -202,6 +205,13 @@ func (r *results) markdown() string {
 		"checkouts are each watched by %s streams, opened on plain sockets, 32 at a time, each read to its snapshot. Memory is "+
 		"read before and after opening them; then each checkout is paid by a signed webhook, and every stream's arrival of "+
 		"the paid panel is timed from just before the webhook was sent.\n", o.topics, thousands(o.perTopic))
+	if r.postgres != nil {
+		b.WriteString("- PostgreSQL: `make bench` starts a throwaway cluster with `pg_virtualenv -t -o fsync=on` (pg_virtualenv turns " +
+			"fsync off by default) on the same machine, and the bench runs the same binary on a schema of its own with " +
+			"`DATABASE_URL` and a `SESSION_KEY`, after the SQLite runs: the anonymous catalogue against a bare server replaying " +
+			"its page, interleaved as above, then the same number of webhooks from the same number of senders. The database " +
+			"server shares the 2 cores with the shop and the load generator.\n")
+	}
 	b.WriteString("- Memory is `VmRSS` from `/proc/<pid>/status` of the server process. Cold start runs from just before " +
 		"`exec` to the first `200` on `/`, the catalogue (polled every 0.5 ms)." +
 		" The floor is the bench binary itself started as a bare server with a 9-byte page, timed the same way: process start, the Go runtime and the polling, with nothing of the shop.\n")

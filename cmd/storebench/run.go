@@ -30,6 +30,7 @@ type results struct {
 	webhooks            webhookResult
 	sse                 sseResult
 	topics              topicResult
+	postgres            *pgResult // nil when not measured
 	machine             machine
 }
 
@@ -176,6 +177,11 @@ func run(ctx context.Context, o options) error {
 			if c.out.contains(bad) {
 				return fmt.Errorf("the shop logged %q:\n%s", bad, c.out)
 			}
+		}
+	}
+	if o.postgres != "" && o.runs("postgres") {
+		if err := r.benchPostgres(ctx, bin, work, o.postgres); err != nil {
+			return err
 		}
 	}
 	r.loadAfter = loadAverage()

@@ -31,7 +31,7 @@ type child struct {
 // shopProcess describes how to start the storefront binary on one database and address.
 type shopProcess struct {
 	bin    string
-	dbPath string
+	dbPath string // an SQLite file, or a PostgreSQL URL
 	addr   string
 	apiURL string   // an unused local port: real-Stripe mode without reaching Stripe
 	extra  []string // settings beyond the defaults, such as LOG_LEVEL=warn or MAX_STREAMS
@@ -64,9 +64,13 @@ func (p *shopProcess) with(extra ...string) (*shopProcess, error) {
 // env is the default configuration a user runs, in real-Stripe mode (so no simulator runs in
 // the process) with the bench's webhook secret; the log level is the default, info.
 func (p *shopProcess) env() []string {
+	database := "DB_PATH=" + p.dbPath
+	if strings.HasPrefix(p.dbPath, "postgres") {
+		database = "DATABASE_URL=" + p.dbPath
+	}
 	env := append(cleanEnv(),
 		"ADDR="+p.addr,
-		"DB_PATH="+p.dbPath,
+		database,
 		"STRIPE_SECRET_KEY=sk_test_bench",
 		"STRIPE_PUBLISHABLE_KEY=pk_test_bench",
 		"STRIPE_WEBHOOK_SECRET="+benchWebhookSecret,
@@ -90,7 +94,7 @@ func cleanEnv() []string {
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		switch {
-		case strings.HasPrefix(name, "STRIPE_"), name == "ADDR", name == "DB_PATH", name == "BASE_URL",
+		case strings.HasPrefix(name, "STRIPE_"), name == "ADDR", name == "DB_PATH", name == "DATABASE_URL", name == "BASE_URL",
 			name == "SESSION_KEY", name == "LOG_LEVEL", name == "SIMULATOR_ADDR", name == "MAX_STREAMS",
 			name == "TRUSTED_PROXIES", name == "PAYMENT_UI", name == "RECONCILE_EVERY":
 			continue
