@@ -3,21 +3,18 @@ package store
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"testing"
+
+	"storefront/store/storetest"
 )
 
 // BenchmarkApplyEventCompleted confirms distinct pending orders with checkout.session.completed,
 // one durable transaction each (WAL, synchronous=FULL), as the webhook does: this is the
-// ceiling on webhooks per second.
+// ceiling on webhooks per second. With STOREFRONT_TEST_DATABASE_URL set, on PostgreSQL.
 func BenchmarkApplyEventCompleted(b *testing.B) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	db := mustOpenDBAt(b, storetest.DSN(b))
 	orders := benchPendingOrders(b, db, b.N)
 	events := make([]Change, len(orders))
 	for i, o := range orders {
@@ -55,11 +52,10 @@ func benchPendingOrders(b *testing.B, db *DB, n int) []Order {
 		now := db.now()
 		for i := range n {
 			lines := []Product{products[i%len(products)], products[(i+3)%len(products)]}
-			res, err := tx.ExecContext(ctx, "INSERT INTO carts (token, created_at) VALUES (?, ?)", "bench-"+strconv.Itoa(i), now)
-			if err != nil {
+			var cartID int64
+			if err := tx.QueryRowContext(ctx, "INSERT INTO carts (token, created_at) VALUES (?, ?) RETURNING id", "bench-"+strconv.Itoa(i), now).Scan(&cartID); err != nil {
 				return err
 			}
-			cartID, _ := res.LastInsertId()
 			o := Order{CartID: cartID, Status: StatusPending, Currency: "usd"}
 			for _, p := range lines {
 				if _, err := tx.ExecContext(ctx, "INSERT INTO cart_items (cart_id, product_id, quantity, added_at) VALUES (?, ?, 1, ?)", cartID, p.ID, now); err != nil {
@@ -68,14 +64,13 @@ func benchPendingOrders(b *testing.B, db *DB, n int) []Order {
 				o.AmountTotal += p.Price
 				o.Items = append(o.Items, OrderItem{ProductID: p.ID, Name: p.Name, UnitAmount: p.Price, Quantity: 1})
 			}
-			res, err = tx.ExecContext(ctx, `INSERT INTO orders (cart_id, cart_fingerprint, status, amount_total, currency,
+			err := tx.QueryRowContext(ctx, `INSERT INTO orders (cart_id, cart_fingerprint, status, amount_total, currency,
 				checkout_session_id, checkout_url, session_expires_at, created_at, updated_at, stock_state)
-				VALUES (?, 'bench', 'pending', ?, 'usd', ?, 'https://checkout.stripe.com/c/pay/bench', ?, ?, ?, 'held')`,
-				cartID, o.AmountTotal, "cs_bench_"+strconv.Itoa(i), now, now, now)
+				VALUES (?, 'bench', 'pending', ?, 'usd', ?, 'https://checkout.stripe.com/c/pay/bench', ?, ?, ?, 'held') RETURNING id`,
+				cartID, o.AmountTotal, "cs_bench_"+strconv.Itoa(i), now, now, now).Scan(&o.ID)
 			if err != nil {
 				return err
 			}
-			o.ID, _ = res.LastInsertId()
 			o.CheckoutSessionID = "cs_bench_" + strconv.Itoa(i)
 			for _, it := range o.Items {
 				if _, err := tx.ExecContext(ctx, "INSERT INTO order_items (order_id, product_id, name, unit_amount, quantity) VALUES (?, ?, ?, ?, 1)",
@@ -136,11 +131,7 @@ func benchCompletedEvent(o Order) Change {
 // flight, as under a burst: the events share commits, so this is the committer's CPU ceiling.
 func BenchmarkApplyEventCompletedConcurrent(b *testing.B) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	db := mustOpenDBAt(b, storetest.DSN(b))
 	orders := benchPendingOrders(b, db, b.N)
 	events := make(chan Change, len(orders))
 	for _, o := range orders {
