@@ -54,6 +54,30 @@ func loadPage(dir, name string) (capturedPage, error) {
 	return p, err
 }
 
+// startBare saves the pages in dir and starts the bench binary as a bare server replaying them:
+// anonymous to requests without a cookie, cart to the others.
+func startBare(ctx context.Context, dir string, anonymous, cart capturedPage) (*child, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, err
+	}
+	if err := anonymous.save(dir, pageAnonymous); err != nil {
+		return nil, err
+	}
+	if err := cart.save(dir, pageCart); err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	c, _, err := startChild(ctx, self, []string{bareServerFlag, "-addr", addr, "-page", dir}, cleanEnv(), addr, "/healthz")
+	return c, err
+}
+
 // serveBare serves captured pages on GET / with the same headers, from a plain net/http server
 // with the shop's timeouts: the fastest the shop could possibly answer those pages. A request
 // with a cookie gets the logged-in shopper's page, any other the anonymous one.

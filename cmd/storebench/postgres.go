@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -71,24 +70,7 @@ func (r *results) benchPostgres(ctx context.Context, bin, work, base string) err
 		if err != nil {
 			return err
 		}
-		dir := filepath.Join(work, "postgres")
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return err
-		}
-		for _, name := range []string{pageAnonymous, pageCart} { // the bare server wants both
-			if err := page.save(dir, name); err != nil {
-				return err
-			}
-		}
-		self, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		bareAddr, err := freeAddr()
-		if err != nil {
-			return err
-		}
-		bare, _, err := startChild(ctx, self, []string{bareServerFlag, "-addr", bareAddr, "-page", dir}, cleanEnv(), bareAddr, "/healthz")
+		bare, err := startBare(ctx, filepath.Join(work, "postgres"), page, page)
 		if err != nil {
 			return err
 		}
@@ -96,7 +78,7 @@ func (r *results) benchPostgres(ctx context.Context, bin, work, base string) err
 		progress("PostgreSQL catalogue: %d interleaved rounds of %s per target", o.rounds, o.duration)
 		targets := []abTarget{
 			{key: catShopPG, addr: srv.addr, pid: srv.pid()},
-			{key: catBarePG, addr: bareAddr, pid: bare.pid()},
+			{key: catBarePG, addr: bare.addr, pid: bare.pid()},
 		}
 		gen := newLoadGenerator(o.conns, o.ownClient)
 		if r.postgres.catalogue, err = benchCatalogue(ctx, gen, targets, o.rounds, o.warmup, o.duration); err != nil {

@@ -246,21 +246,7 @@ func (r *results) benchCatalogue(ctx context.Context, shop *shopProcess, work st
 		return err
 	}
 	r.pageBytes, r.cartPage = len(anonymous.Body), len(withCart.Body)
-	if err := anonymous.save(work, pageAnonymous); err != nil {
-		return err
-	}
-	if err := withCart.save(work, pageCart); err != nil {
-		return err
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	bareAddr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	bare, _, err := startChild(ctx, self, []string{bareServerFlag, "-addr", bareAddr, "-page", work}, cleanEnv(), bareAddr, "/healthz")
+	bare, err := startBare(ctx, work, anonymous, withCart)
 	if err != nil {
 		return err
 	}
@@ -271,9 +257,9 @@ func (r *results) benchCatalogue(ctx context.Context, shop *shopProcess, work st
 	progress("catalogue: %d interleaved rounds of %s per target with %s", o.rounds, o.duration, r.generator)
 	targets := []abTarget{
 		{key: catShop, addr: srv.addr, pid: srv.pid()},
-		{key: catBare, addr: bareAddr, pid: bare.pid()},
+		{key: catBare, addr: bare.addr, pid: bare.pid()},
 		{key: catShopCart, addr: srv.addr, pid: srv.pid(), headers: []string{cookie}},
-		{key: catBareCart, addr: bareAddr, pid: bare.pid(), headers: []string{cookie}},
+		{key: catBareCart, addr: bare.addr, pid: bare.pid(), headers: []string{cookie}},
 		{key: catShopWarn, addr: quiet.addr, pid: quiet.pid()},
 	}
 	if r.catalogue, err = benchCatalogue(ctx, gen, targets, o.rounds, o.warmup, o.duration); err != nil {
