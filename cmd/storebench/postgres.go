@@ -37,22 +37,32 @@ func (r *results) benchPostgres(ctx context.Context, bin, work, base string) err
 	}
 	defer drop()
 	r.postgres = &pgResult{server: server, durable: durable}
+	// The catalogue and the webhooks as selected by -only, or both when -only names neither.
+	catalogue, webhooks := o.runs("catalogue"), o.runs("webhooks")
+	if !catalogue && !webhooks {
+		catalogue, webhooks = true, true
+	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	shop, err := newShopProcess(bin, dsn)
+	plain, err := newShopProcess(bin, dsn)
 	if err != nil {
 		return err
 	}
 	// Every instance on one database signs cookies with one key, given to it.
-	shop.extra = []string{"SESSION_KEY=" + hex.EncodeToString(key)}
+	shop, err := plain.with("SESSION_KEY=" + hex.EncodeToString(key))
+	if err != nil {
+		return err
+	}
 	progress("PostgreSQL (%s): first start creates the schema and the catalogue", server)
 	if _, err := coldStart(ctx, shop); err != nil {
 		return err
 	}
-	progress("PostgreSQL: seeding %d pending guest orders", o.orders)
-	orders, err := seedGuestOrders(ctx, dsn, o.orders, "storebench-pg-")
-	if err != nil {
-		return err
+	var orders []benchOrder
+	if webhooks {
+		progress("PostgreSQL: seeding %d pending guest orders", o.orders)
+		if orders, err = seedGuestOrders(ctx, dsn, o.orders, "storebench-pg-"); err != nil {
+			return err
+		}
 	}
 	srv, _, err := shop.start(ctx)
 	if err != nil {
@@ -60,11 +70,6 @@ func (r *results) benchPostgres(ctx context.Context, bin, work, base string) err
 	}
 	defer srv.kill()
 
-	// The catalogue and the webhooks as selected by -only, or both when -only names neither.
-	catalogue, webhooks := o.runs("catalogue"), o.runs("webhooks")
-	if !catalogue && !webhooks {
-		catalogue, webhooks = true, true
-	}
 	if catalogue {
 		page, err := capture(ctx, srv.addr, "/")
 		if err != nil {
@@ -89,9 +94,6 @@ func (r *results) benchPostgres(ctx context.Context, bin, work, base string) err
 		}
 	}
 
-	if !webhooks {
-		orders = nil
-	}
 	progress("PostgreSQL webhooks: %d signed checkout.session.completed from %d senders", len(orders), o.senders)
 	if r.postgres.webhooks, err = benchWebhooks(ctx, srv.addr, orders, o.senders); err != nil {
 		return err
@@ -124,13 +126,13 @@ func benchSchema(ctx context.Context, base string) (dsn, server string, durable 
 	}
 	server = fmt.Sprintf("PostgreSQL %s, fsync=%s, synchronous_commit=%s", strings.Fields(version)[0], fsync, syncCommit)
 	var dataDir string
-	if conn.QueryRow(ctx, "SELECT current_setting('data_directory')").Scan(&dataDir) == nil {
-		var fs syscall.Statfs_t
-		if syscall.Statfs(dataDir, &fs) == nil && fs.Type == tmpfsMagic {
-			server += ", data on tmpfs"
-		}
+	var fs syscall.Statfs_t
+	tmpfs := conn.QueryRow(ctx, "SELECT current_setting('data_directory')").Scan(&dataDir) == nil &&
+		syscall.Statfs(dataDir, &fs) == nil && fs.Type == tmpfsMagic
+	if tmpfs {
+		server += ", data on tmpfs"
 	}
-	durable = fsync == "on" && syncCommit != "off" && !strings.Contains(server, "tmpfs")
+	durable = fsync == "on" && syncCommit != "off" && !tmpfs
 
 	b := make([]byte, 6)
 	rand.Read(b)
